@@ -1,0 +1,247 @@
+"""Configuration schemas: one dataclass per ``conf/`` group, registered in Hydra's ConfigStore.
+
+Hydra merges the YAML files into these typed nodes, so unknown keys and wrong types fail at
+compose time; ``validate`` then checks ranges and names. Entry points call ``to_config`` once
+and pass plain ``Config`` objects downward.
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from models import DTYPES, HIDDEN_ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS
+from pipeline.data import DATASETS
+
+TASKS = ("auto", "classification", "regression")
+SCALINGS = ("standard", "minmax", "none")
+OUTPUTS = ("auto", *OUTPUT_ACTIVATIONS)
+PARAM_TYPES = ("float", "int", "categorical")
+DIRECTIONS = ("maximize", "minimize")
+SAMPLERS = ("tpe", "random", "cmaes", "qmc", "grid")
+PRUNERS = ("median", "hyperband", "none")
+LOG_MODEL = ("all", "best", "none")
+
+
+class ConfigError(ValueError):
+    """A configuration value is not allowed; the message names the key, the value and what is allowed."""
+
+
+@dataclass
+class DatasetConfig:
+    name: str = "digits"
+    path: str | None = None  # CSV file, or the folder holding the course's cat .h5 files
+    target: str | None = None  # CSV: the label column
+    task: str = "auto"  # CSV: auto, classification or regression
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    scaling: str = "standard"
+    n_samples: int = 400  # generated data only
+    noise: float = 0.2  # generated data only
+
+
+@dataclass
+class ModelConfig:
+    hidden_units: list[int] = field(default_factory=lambda: [64, 32])  # [] is logistic regression
+    hidden_activation: str = "relu"
+    output: str = "auto"  # auto follows the task: sigmoid, softmax or linear
+    init: str = "he"
+    dtype: str = "float64"
+
+
+@dataclass
+class TrainConfig:
+    optimizer: str = "gd"
+    learning_rate: float = 0.1
+    epochs: int = 100
+    batch_size: int | None = None  # None: full batch, as in the course
+    l2: float = 0.0
+    log_every: int = 1  # record per-epoch metrics every this many epochs
+    seed: int | None = None  # initialization and batching; None: the root seed
+
+
+@dataclass
+class SearchParam:
+    """One searched value; bounds are inclusive. ``type``: float, int or categorical."""
+
+    type: str = MISSING
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None
+
+
+@dataclass
+class SearchConfig:
+    n_trials: int = 30
+    metric: str = "val_accuracy"
+    direction: str = "maximize"
+    workers: int = 1
+    timeout: float | None = None  # seconds for the whole sweep; None: no limit
+    space: dict[str, SearchParam] = field(default_factory=dict)
+
+
+@dataclass
+class SamplerConfig:
+    name: str = "tpe"
+    seed: int | None = None  # None: the root seed
+    options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the Optuna sampler
+
+
+@dataclass
+class PrunerConfig:
+    name: str = "median"
+    options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the Optuna pruner
+
+
+@dataclass
+class TrackingConfig:
+    tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    artifact_location: str = "mlruns/artifacts"  # for experiments this project creates
+    storage: str = "sqlite:///mlruns/optuna.db"  # Optuna study storage (any SQLAlchemy URL)
+    experiment_name: str = "deepsweep"
+    log_model: str = "best"  # pyfunc model per run: all, best (sweeps: best trial only), none
+    log_plots: bool = True
+    registered_model_name: str | None = None  # None: "<experiment_name>-<dataset>"
+
+
+@dataclass
+class Config:
+    dataset: DatasetConfig = MISSING
+    model: ModelConfig = MISSING
+    train: TrainConfig = MISSING
+    search: SearchConfig = MISSING
+    sampler: SamplerConfig = MISSING
+    pruner: PrunerConfig = MISSING
+    tracking: TrackingConfig = MISSING
+    seed: int = 0
+    study_name: str = MISSING
+    new_study: bool = False  # start a new study even if one with this name exists (renames the old one's runs)
+
+
+def register_schemas() -> None:
+    """Register the root schema and one base schema per group in Hydra's ConfigStore."""
+    store = ConfigStore.instance()
+    store.store(name="base_config", node=Config)
+    for group, node in (
+        ("dataset", DatasetConfig),
+        ("model", ModelConfig),
+        ("train", TrainConfig),
+        ("search", SearchConfig),
+        ("sampler", SamplerConfig),
+        ("pruner", PrunerConfig),
+        ("tracking", TrackingConfig),
+    ):
+        store.store(group=group, name=f"base_{group}", node=node)
+
+
+def to_config(cfg: DictConfig) -> Config:
+    """Convert a composed Hydra config to a validated ``Config`` (the only conversion in the program)."""
+    config = OmegaConf.to_object(cfg)
+    if not isinstance(config, Config):  # composed without the schema, e.g. from a logged YAML file
+        merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
+        config = OmegaConf.to_object(merged)
+    validate(config)
+    return config
+
+
+def _one_of(key: str, value: object, allowed: tuple[str, ...] | list[str]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is not allowed; choose one of {list(allowed)}")
+
+
+def _number(key: str, value: float | None, *, low: float, high: float = math.inf, low_open: bool = False) -> None:
+    """Require ``low <= value <= high`` (``low < value`` when ``low_open``), finite unless ``high`` is inf."""
+    bad = value is None or not math.isfinite(value) or value > high or (value <= low if low_open else value < low)
+    if bad:
+        left = "(" if low_open else "["
+        raise ConfigError(f"{key}={value!r} is out of range; allowed: {left}{low}, {high}]")
+
+
+def _validate_dataset(dataset: DatasetConfig) -> None:
+    _one_of("dataset.name", dataset.name, DATASETS)
+    _one_of("dataset.task", dataset.task, TASKS)
+    _one_of("dataset.scaling", dataset.scaling, SCALINGS)
+    _number("dataset.val_fraction", dataset.val_fraction, low=0.0, high=0.9)
+    _number("dataset.test_fraction", dataset.test_fraction, low=0.0, high=0.9)
+    if dataset.val_fraction + dataset.test_fraction >= 1.0:
+        raise ConfigError(
+            f"dataset.val_fraction + dataset.test_fraction = {dataset.val_fraction + dataset.test_fraction} "
+            "leaves no training data; their sum must be below 1"
+        )
+    _number("dataset.n_samples", dataset.n_samples, low=10)
+    _number("dataset.noise", dataset.noise, low=0.0)
+    if dataset.name in ("csv", "catvnoncat") and not dataset.path:
+        what = (
+            "a CSV file" if dataset.name == "csv" else "the folder holding train_catvnoncat.h5 and test_catvnoncat.h5"
+        )
+        raise ConfigError(f"dataset.path is missing: dataset={dataset.name} needs dataset.path=<{what}>")
+    if dataset.name == "csv" and not dataset.target:
+        raise ConfigError("dataset.target is missing: dataset=csv needs dataset.target=<label column name>")
+
+
+def _validate_model(model: ModelConfig) -> None:
+    for index, units in enumerate(model.hidden_units):
+        if units < 1:
+            raise ConfigError(f"model.hidden_units[{index}]={units} must be a positive integer")
+    _one_of("model.hidden_activation", model.hidden_activation, list(HIDDEN_ACTIVATIONS))
+    _one_of("model.output", model.output, OUTPUTS)
+    _one_of("model.init", model.init, INITIALIZERS)
+    _one_of("model.dtype", model.dtype, list(DTYPES))
+
+
+def _validate_train(train: TrainConfig) -> None:
+    _one_of("train.optimizer", train.optimizer, OPTIMIZERS)
+    _number("train.learning_rate", train.learning_rate, low=0.0, high=1e6, low_open=True)
+    _number("train.epochs", train.epochs, low=1, high=10_000_000)
+    if train.batch_size is not None:
+        _number("train.batch_size", train.batch_size, low=1, high=10**12)
+    _number("train.l2", train.l2, low=0.0, high=1e6)
+    _number("train.log_every", train.log_every, low=1, high=10**9)
+
+
+def _validate_space(space: dict[str, SearchParam]) -> None:
+    for name, param in space.items():
+        key = f"search.space.{name}"
+        _one_of(f"{key}.type", param.type, PARAM_TYPES)
+        if param.type == "categorical":
+            if not param.choices:
+                raise ConfigError(f"{key}.choices is empty: a categorical parameter needs at least one choice")
+            continue
+        for bound in ("low", "high"):
+            if getattr(param, bound) is None or not math.isfinite(getattr(param, bound)):
+                raise ConfigError(f"{key}.{bound}={getattr(param, bound)!r} must be a finite number")
+        if param.low > param.high:
+            raise ConfigError(f"{key}: low={param.low} > high={param.high}; bounds are inclusive, low <= high")
+        if param.log and param.low <= 0:
+            raise ConfigError(f"{key}: log=true needs low > 0, got low={param.low}")
+        if param.type == "int" and (param.low != int(param.low) or param.high != int(param.high)):
+            raise ConfigError(f"{key}: an int parameter needs whole-number bounds, got [{param.low}, {param.high}]")
+
+
+def _validate_search(search: SearchConfig) -> None:
+    _number("search.n_trials", search.n_trials, low=1, high=10**9)
+    _one_of("search.direction", search.direction, DIRECTIONS)
+    _number("search.workers", search.workers, low=1, high=256)
+    if search.timeout is not None:
+        _number("search.timeout", search.timeout, low=0.0, low_open=True, high=10**9)
+    _validate_space(search.space)
+
+
+def validate(config: Config) -> None:
+    """Check every range and name; raise ``ConfigError`` naming the key, the value and what is allowed."""
+    _validate_dataset(config.dataset)
+    _validate_model(config.model)
+    _validate_train(config.train)
+    _validate_search(config.search)
+    _one_of("sampler.name", config.sampler.name, SAMPLERS)
+    _one_of("pruner.name", config.pruner.name, PRUNERS)
+    _one_of("tracking.log_model", config.tracking.log_model, LOG_MODEL)
+    for key in ("tracking.tracking_uri", "tracking.storage", "tracking.experiment_name", "study_name"):
+        section, _, leaf = key.rpartition(".")
+        value = getattr(getattr(config, section) if section else config, leaf)
+        if not value or not str(value).strip():
+            raise ConfigError(f"{key} is empty; give a non-empty value")

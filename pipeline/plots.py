@@ -1,0 +1,35 @@
+"""Learning-curve figures (matplotlib, no display needed)."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: sweeps run on machines without a screen
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+
+def learning_curves(history: dict[str, list[float]], title: str, log_every: int = 1) -> Figure:
+    """Cost (left) and accuracy or RMSE (right) against epoch, training and validation together.
+
+    ``history`` maps metric names (``train_cost``, ``val_cost``, ``train_accuracy``, ...) to values
+    recorded every ``log_every`` epochs.
+    """
+    figure, (cost_axes, score_axes) = plt.subplots(1, 2, figsize=(10, 3.8))
+    score = "rmse" if "train_rmse" in history else "accuracy"
+    for axes, metric in ((cost_axes, "cost"), (score_axes, score)):
+        for split in ("train", "val"):
+            values = history.get(f"{split}_{metric}")
+            if values:
+                epochs = [index * log_every for index in range(len(values))]
+                axes.plot(epochs, values, label=split)
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(metric)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def close(figure: Figure) -> None:
+    plt.close(figure)

@@ -1,0 +1,72 @@
+"""``python -m pipeline.rerun RUN_ID``: train a logged run again from its ``config.yaml`` and compare.
+
+The new run is tagged ``rerun_of=RUN_ID``. Every per-epoch and final metric of the source run is
+compared step by step; on the same machine they must match exactly. Exit code 0: all matched;
+1: something differed (the differences are printed); 2: the run or its config could not be used.
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from pipeline.config import Config, ConfigError, to_config
+from pipeline.console import fail_cleanly
+from pipeline.tracking import Tracker, download_artifact, metric_histories
+from pipeline.train import train_once
+
+
+def load_logged_config(tracking_uri: str, run_id: str) -> Config:
+    """The config a run logged, pointed at ``tracking_uri`` (the logged URIs may have masked passwords)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = download_artifact(tracking_uri, run_id, "config.yaml", Path(folder))
+        logged = OmegaConf.load(path)
+    node = OmegaConf.merge(OmegaConf.structured(Config), logged)
+    node.tracking.tracking_uri = tracking_uri
+    return to_config(node)
+
+
+def compare(expected: dict[str, list[tuple[int, float]]], actual: dict[str, list[tuple[int, float]]]) -> list[str]:
+    """Every difference between two runs' metric histories ``{key: [(step, value), ...]}``, as text."""
+    differences = []
+    for key in sorted(expected):
+        if key not in actual:
+            differences.append(f"{key}: missing from the rerun")
+            continue
+        if len(expected[key]) != len(actual[key]):
+            differences.append(f"{key}: {len(expected[key])} values logged, rerun has {len(actual[key])}")
+        for (step, old), (new_step, new) in zip(expected[key], actual[key], strict=False):
+            if step != new_step or old != new:
+                differences.append(f"{key} at step {step}: logged {old!r}, rerun {new!r} (step {new_step})")
+                break
+    return differences
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.rerun", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_id", help="the MLflow run to reproduce (a pipeline.train run or a sweep trial)")
+    parser.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db", help="the MLflow store holding it")
+    args = parser.parse_args(argv)
+    with fail_cleanly():
+        try:
+            config = load_logged_config(args.tracking_uri, args.run_id)
+        except (ConfigError, LookupError, OSError) as error:
+            print(f"error: cannot rebuild run {args.run_id}: {error}", file=sys.stderr)
+            return 2
+        tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name)
+        expected = metric_histories(tracker.client, args.run_id)
+        new_run_id, _ = train_once(config, {"rerun_of": args.run_id})
+        differences = compare(expected, metric_histories(tracker.client, new_run_id))
+        tracker.recorder(new_run_id).set_tags({"rerun_matches": str(not differences).lower()})
+    print(f"rerun of {args.run_id} recorded as run {new_run_id}")
+    if differences:
+        print(f"{len(differences)} metrics differ:", *differences, sep="\n  ")
+        return 1
+    print(f"all {len(expected)} metrics match exactly ({sum(map(len, expected.values()))} values)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""One training run from a ``Config``: build the network, train it, and record everything in MLflow.
+
+``pipeline.train`` and every sweep trial go through ``train_and_record``, so a trial's run holds
+exactly what a single training run holds.
+"""
+
+import json
+import tempfile
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from models import DeepNetwork, DivergenceError
+from pipeline import plots
+from pipeline.config import Config, ConfigError
+from pipeline.data import Dataset, load_dataset
+from pipeline.pyfunc_model import PYFUNC_ENTRY, model_requirements
+from pipeline.tracking import STATUS_FAILED, STATUS_FINISHED, RunRecorder, environment_tags
+from pipeline.uris import mask_password
+
+FLUSH_EVERY = 500  # epochs of metrics buffered between writes: one log_batch call each
+
+# The network's history keys -> MLflow metric names.
+METRIC_NAMES = {"cost": "train_cost", "accuracy": "train_accuracy", "rmse": "train_rmse"}
+
+
+@dataclass
+class RunResult:
+    network: DeepNetwork
+    history: dict[str, list[float]]  # MLflow metric name -> values every log_every epochs
+    test_metrics: dict[str, float]
+
+
+def network_seed(config: Config) -> int:
+    """The seed of initialization and mini-batch order: ``train.seed``, or the root seed."""
+    return config.seed if config.train.seed is None else config.train.seed
+
+
+def load_config_dataset(config: Config) -> Dataset:
+    """The dataset a config names, split with the root seed."""
+    d = config.dataset
+    return load_dataset(
+        d.name,
+        path=d.path,
+        target=d.target,
+        task=d.task,
+        val_fraction=d.val_fraction,
+        test_fraction=d.test_fraction,
+        scaling=d.scaling,
+        n_samples=d.n_samples,
+        noise=d.noise,
+        seed=config.seed,
+    )
+
+
+def output_layer(config: Config, dataset: Dataset) -> tuple[str, int]:
+    """The output activation and its number of units, checked against the data's task."""
+    output = dataset.output if config.model.output == "auto" else config.model.output
+    allowed = {"binary": ("sigmoid", "softmax"), "multiclass": ("softmax",), "regression": ("linear",)}
+    if output not in allowed[dataset.task]:
+        raise ConfigError(
+            f"model.output={output} does not fit dataset {dataset.name!r} ({dataset.task}); "
+            f"allowed: {list(allowed[dataset.task])} or auto"
+        )
+    units = 2 if output == "softmax" and dataset.task == "binary" else dataset.n_outputs
+    return output, units
+
+
+def build_network(config: Config, dataset: Dataset) -> DeepNetwork:
+    output, units = output_layer(config, dataset)
+    return DeepNetwork(
+        [dataset.n_features, *config.model.hidden_units, units],
+        hidden_activation=config.model.hidden_activation,
+        output=output,
+        init=config.model.init,
+        seed=network_seed(config),
+        dtype=config.model.dtype,
+    )
+
+
+def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
+    """Every value that shapes the run, keyed by its plain name (one name per concept)."""
+    d, m, t = config.dataset, config.model, config.train
+    output, _ = output_layer(config, dataset)
+    return {
+        "dataset": d.name,
+        "dataset_path": d.path,
+        "target": d.target,
+        "task": dataset.task,
+        "val_fraction": d.val_fraction,
+        "test_fraction": d.test_fraction,
+        "scaling": d.scaling,
+        "n_samples": d.n_samples,
+        "noise": d.noise,
+        "hidden_units": list(m.hidden_units),
+        "depth": len(m.hidden_units),
+        "hidden_activation": m.hidden_activation,
+        "output": output,
+        "init": m.init,
+        "dtype": m.dtype,
+        "optimizer": t.optimizer,
+        "learning_rate": t.learning_rate,
+        "epochs": t.epochs,
+        "batch_size": t.batch_size,
+        "l2": t.l2,
+        "log_every": t.log_every,
+        "seed": config.seed,
+        "train_seed": network_seed(config),
+        "n_features": dataset.n_features,
+        "m_train": dataset.sizes["train"],
+        "m_val": dataset.sizes["val"],
+        "m_test": dataset.sizes["test"],
+    }
+
+
+def config_yaml(config: Config) -> str:
+    """The fully resolved config as YAML, with passwords in store URIs masked."""
+    node = OmegaConf.structured(config)
+    node.tracking.tracking_uri = mask_password(config.tracking.tracking_uri)
+    node.tracking.storage = mask_password(config.tracking.storage)
+    return OmegaConf.to_yaml(node, resolve=True)
+
+
+class EpochRecorder:
+    """The training callback's first half: renames per-epoch metrics and buffers them for MLflow."""
+
+    def __init__(self, recorder: RunRecorder, log_every: int) -> None:
+        self.recorder = recorder
+        self.log_every = log_every
+        self.history: dict[str, list[float]] = {}
+
+    def __call__(self, epoch: int, metrics: dict[str, float]) -> dict[str, float]:
+        named = {METRIC_NAMES.get(key, key): value for key, value in metrics.items()}
+        if epoch % self.log_every == 0:
+            for key, value in named.items():
+                self.history.setdefault(key, []).append(value)
+            self.recorder.add_metrics(named, step=epoch)
+            if epoch % (FLUSH_EVERY * self.log_every) == 0 and epoch > 0:
+                self.recorder.flush()
+        return named
+
+
+def start_record(recorder: RunRecorder, config: Config, dataset: Dataset, extra_tags: dict[str, str]) -> None:
+    """What a run holds before training: parameters, tags and the exact config."""
+    recorder.log_params(run_params(config, dataset))
+    recorder.set_tags(
+        {**environment_tags(), "data_fingerprint": dataset.fingerprint, "git_commit": git_commit(), **extra_tags}
+    )
+    recorder.log_text(config_yaml(config), "config.yaml")
+
+
+def train_and_record(
+    config: Config,
+    dataset: Dataset,
+    recorder: RunRecorder,
+    *,
+    on_epoch: Callable[[int, dict[str, float]], object] | None = None,
+    log_model: bool = True,
+) -> RunResult:
+    """Train the network ``config`` describes on ``dataset``, recording into ``recorder``'s run.
+
+    ``on_epoch(epoch, metrics)`` sees the renamed metrics (``train_cost``, ``val_accuracy``, ...)
+    and may stop training (truthy return) or raise (pruning). Metrics are flushed even when training
+    raises; the run's status is left to the caller.
+    """
+    network = build_network(config, dataset)
+    epochs = EpochRecorder(recorder, config.train.log_every)
+
+    def callback(epoch: int, metrics: dict[str, float]) -> object:
+        named = epochs(epoch, metrics)
+        return on_epoch(epoch, named) if on_epoch is not None else None
+
+    validation = (dataset.X_val, dataset.Y_val) if dataset.has_validation else None
+    try:
+        network.fit(
+            dataset.X_train,
+            dataset.Y_train,
+            learning_rate=config.train.learning_rate,
+            epochs=config.train.epochs,
+            batch_size=config.train.batch_size,
+            optimizer=config.train.optimizer,
+            l2=config.train.l2,
+            callback=callback,
+            validation=validation,
+        )
+    finally:
+        recorder.flush()
+    test = {f"test_{key}": value for key, value in network.evaluate(dataset.X_test, dataset.Y_test).items()}
+    recorder.log_metrics(test, step=config.train.epochs)
+    record_artifacts(recorder, network, dataset, epochs.history, config, log_model=log_model)
+    return RunResult(network, epochs.history, test)
+
+
+def record_artifacts(
+    recorder: RunRecorder,
+    network: DeepNetwork,
+    dataset: Dataset,
+    history: dict[str, list[float]],
+    config: Config,
+    *,
+    log_model: bool,
+) -> None:
+    """Trained parameters, learning curves and (optionally) the pyfunc model."""
+    with tempfile.TemporaryDirectory() as folder:
+        parameters = network.save(Path(folder) / "network.npz")
+        recorder.log_file(parameters)
+        if config.tracking.log_plots and history:
+            figure = plots.learning_curves(history, f"{dataset.name}: {network.layer_dims}", config.train.log_every)
+            recorder.log_figure(figure, "learning_curves.png")
+            plots.close(figure)
+        if log_model:
+            log_network_model(recorder, parameters, dataset, Path(folder))
+
+
+def log_network_model(recorder: RunRecorder, parameters: Path, dataset: Dataset, folder: Path) -> str:
+    """Log the saved network as an MLflow pyfunc model that predicts from raw feature rows."""
+    preprocessing = folder / "preprocessing.json"
+    preprocessing.write_text(json.dumps(dataset.preprocessing()), encoding="utf-8")
+    return recorder.log_pyfunc_model(
+        PYFUNC_ENTRY,
+        {"network": str(parameters), "preprocessing": str(preprocessing)},
+        model_requirements(),
+    )
+
+
+def fail(recorder: RunRecorder, error: BaseException, status: str = STATUS_FAILED) -> str:
+    """Close the run with ``status``, the reason as a tag and, for unexpected errors, the traceback."""
+    reason = f"{type(error).__name__}: {error}"
+    if not isinstance(error, DivergenceError | KeyboardInterrupt):
+        recorder.log_text("".join(traceback.format_exception(error)), "traceback.txt")
+    recorder.finish(status, reason)
+    return reason
+
+
+def succeed(recorder: RunRecorder) -> None:
+    recorder.finish(STATUS_FINISHED)
+
+
+def git_commit() -> str:
+    """The project's git commit (with ``-dirty`` when it has uncommitted changes), or ``unknown``."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def as_float_array(values: list[float]) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)

@@ -1,0 +1,250 @@
+"""MLflow access for the whole project: experiments, runs, batched metrics, artifacts, models.
+
+This is the only module that imports ``mlflow``. Every store call goes through ``_retry`` so that a
+busy SQLite store (several workers writing at once) is waited out instead of surfacing as an error.
+"""
+
+import math
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+from pipeline.uris import absolute_path, absolute_sqlite_uri
+
+T = TypeVar("T")
+
+# MLflow's limits per log_batch call and per parameter value.
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_PER_BATCH = 100
+MAX_PARAM_LENGTH = 6000
+TRUNCATION_MARK = "…[truncated: the full value is in config.yaml]"
+
+STATUS_FINISHED = RunStatus.to_string(RunStatus.FINISHED)
+STATUS_FAILED = RunStatus.to_string(RunStatus.FAILED)
+STATUS_KILLED = RunStatus.to_string(RunStatus.KILLED)
+STATUS_RUNNING = RunStatus.to_string(RunStatus.RUNNING)
+
+
+def _is_busy(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "database is locked" in text or "database is busy" in text or "deadlock" in text
+
+
+def _retry(call: Callable[..., T], *args: Any, attempts: int = 12, **kwargs: Any) -> T:
+    """``call(*args, **kwargs)``, retried with jittered backoff while the store reports it is busy."""
+    for attempt in range(attempts):
+        try:
+            return call(*args, **kwargs)
+        except Exception as error:  # MLflow wraps SQLAlchemy's OperationalError in several ways
+            if not _is_busy(error) or attempt == attempts - 1:
+                raise
+            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def configure(tracking_uri: str) -> str:
+    """Point this process's MLflow at ``tracking_uri`` (relative SQLite paths made absolute); returns it."""
+    uri = absolute_sqlite_uri(tracking_uri)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in sweep logs
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+class Tracker:
+    """One MLflow experiment in one tracking store."""
+
+    def __init__(self, tracking_uri: str, experiment_name: str, artifact_location: str | None = None) -> None:
+        self.tracking_uri = configure(tracking_uri)
+        self.client = MlflowClient(self.tracking_uri)
+        experiment = _retry(self.client.get_experiment_by_name, experiment_name)
+        if experiment is None:
+            location = absolute_path(artifact_location) if artifact_location else None
+            if location and "://" not in location and ":" not in location.split("/")[0]:
+                location = str(Path(location) / experiment_name)
+            try:
+                self.experiment_id = _retry(self.client.create_experiment, experiment_name, location)
+            except MlflowException:  # another worker created it first
+                self.experiment_id = _retry(self.client.get_experiment_by_name, experiment_name).experiment_id
+        else:
+            if experiment.lifecycle_stage == "deleted":
+                raise ValueError(
+                    f"MLflow experiment {experiment_name!r} is deleted; restore it in the UI or choose "
+                    "another tracking.experiment_name"
+                )
+            self.experiment_id = experiment.experiment_id
+
+    def start_run(
+        self, run_name: str, tags: dict[str, str] | None = None, parent_run_id: str | None = None
+    ) -> "RunRecorder":
+        """Create a RUNNING run (nested under ``parent_run_id`` when given)."""
+        all_tags = {MLFLOW_RUN_NAME: run_name, **(tags or {})}
+        if parent_run_id:
+            all_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
+        run = _retry(self.client.create_run, self.experiment_id, tags=all_tags)
+        return RunRecorder(self.client, run.info.run_id)
+
+    def recorder(self, run_id: str) -> "RunRecorder":
+        """A recorder for an existing run."""
+        return RunRecorder(self.client, run_id)
+
+    def search(self, filter_string: str, max_results: int = 10_000) -> list:
+        """Runs of this experiment matching an MLflow filter string, newest first."""
+        return _retry(
+            self.client.search_runs,
+            [self.experiment_id],
+            filter_string=filter_string,
+            max_results=max_results,
+            order_by=["attributes.start_time DESC"],
+        )
+
+
+class RunRecorder:
+    """Writes one run: parameters, tags, buffered metrics, artifacts and its final status."""
+
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
+        self.client = client
+        self.run_id = run_id
+        self._metrics: list[Metric] = []
+        self.dropped_non_finite: list[str] = []
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Log parameters; a value longer than MLflow keeps is cut visibly and listed in a tag."""
+        items, cut = [], []
+        for key, value in params.items():
+            text = "None" if value is None else str(value)
+            if len(text) > MAX_PARAM_LENGTH:
+                text = text[: MAX_PARAM_LENGTH - len(TRUNCATION_MARK)] + TRUNCATION_MARK
+                cut.append(key)
+            items.append(Param(key, text))
+        for start in range(0, len(items), MAX_PARAMS_PER_BATCH):
+            _retry(self.client.log_batch, self.run_id, params=items[start : start + MAX_PARAMS_PER_BATCH])
+        if cut:
+            self.set_tags({"params_truncated": ",".join(cut)})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        _retry(self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def add_metrics(self, values: dict[str, float], step: int) -> None:
+        """Buffer metrics for ``step``; non-finite values are never stored (MLflow would turn inf into 1.8e308)."""
+        now = int(time.time() * 1000)
+        for key, value in values.items():
+            if math.isfinite(value):
+                self._metrics.append(Metric(key, float(value), now, step))
+            else:
+                self.dropped_non_finite.append(f"{key}@{step}")
+
+    def flush(self) -> None:
+        """Send buffered metrics, at most ``MAX_METRICS_PER_BATCH`` per call."""
+        while self._metrics:
+            batch, self._metrics = self._metrics[:MAX_METRICS_PER_BATCH], self._metrics[MAX_METRICS_PER_BATCH:]
+            _retry(self.client.log_batch, self.run_id, metrics=batch)
+
+    def log_metrics(self, values: dict[str, float], step: int = 0) -> None:
+        self.add_metrics(values, step)
+        self.flush()
+
+    def log_file(self, path: str | Path, artifact_path: str | None = None) -> None:
+        _retry(self.client.log_artifact, self.run_id, str(path), artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / Path(artifact_file).name
+            path.write_text(text, encoding="utf-8")
+            self.log_file(path, str(Path(artifact_file).parent) if "/" in artifact_file else None)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / Path(artifact_file).name
+            figure.savefig(path, dpi=100, bbox_inches="tight")
+            self.log_file(path, str(Path(artifact_file).parent) if "/" in artifact_file else None)
+
+    def log_pyfunc_model(self, python_model: Any, artifacts: dict[str, str], requirements: list[str]) -> str:
+        """Log ``python_model`` as this run's MLflow pyfunc model ``model``; returns its model URI."""
+        with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
+            info = _retry(
+                mlflow.pyfunc.log_model,
+                name="model",
+                python_model=python_model,
+                artifacts=artifacts,
+                pip_requirements=requirements,  # given, so MLflow does not spend seconds inferring them
+            )
+        self.set_tags({"model_uri": info.model_uri})
+        return info.model_uri
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        """Flush metrics and close the run with ``status`` (FINISHED, FAILED or KILLED) and its reason."""
+        self.flush()
+        tags = {}
+        if reason:
+            tags["failure_reason"] = reason[:5000]
+        if self.dropped_non_finite:
+            tags["non_finite_metrics_dropped"] = ",".join(self.dropped_non_finite[:50])
+        if tags:
+            self.set_tags(tags)
+        _retry(self.client.set_terminated, self.run_id, status)
+
+
+def register_model(model_uri: str, name: str) -> str:
+    """Register ``model_uri`` in the Model Registry under ``name``; returns the new version."""
+    return str(_retry(mlflow.register_model, model_uri, name).version)
+
+
+def close_stale_runs(tracker: Tracker, run_ids: Iterable[str], reason: str) -> list[str]:
+    """Mark runs that are still RUNNING but whose process is gone as KILLED; returns the ones changed."""
+    closed = []
+    for run_id in run_ids:
+        run = _retry(tracker.client.get_run, run_id)
+        if run.info.status == STATUS_RUNNING:
+            recorder = tracker.recorder(run_id)
+            recorder.set_tags({"failure_reason": reason})
+            _retry(tracker.client.set_terminated, run_id, STATUS_KILLED)
+            closed.append(run_id)
+    return closed
+
+
+def environment_tags() -> dict[str, str]:
+    """Package versions and the process id, for every run."""
+    tags = {f"{name}_version": _version(name) for name in ("deepsweep", "numpy", "mlflow", "optuna", "hydra-core")}
+    tags["pid"] = str(os.getpid())
+    return tags
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def download_artifact(tracking_uri: str, run_id: str, artifact_path: str, folder: Path) -> Path:
+    """Copy one artifact of ``run_id`` into ``folder``; ``LookupError`` if the run or artifact is absent."""
+    client = MlflowClient(configure(tracking_uri))
+    try:
+        _retry(client.get_run, run_id)
+    except MlflowException as error:
+        raise LookupError(f"no run {run_id!r} in {tracking_uri}: {error.message}") from None
+    try:
+        return Path(_retry(client.download_artifacts, run_id, artifact_path, str(folder)))
+    except (MlflowException, OSError) as error:
+        raise LookupError(f"run {run_id} has no artifact {artifact_path!r}: {error}") from None
+
+
+def metric_histories(client: MlflowClient, run_id: str) -> dict[str, list[tuple[int, float]]]:
+    """Every metric of a run as ``{key: [(step, value), ...]}`` sorted by step."""
+    run = _retry(client.get_run, run_id)
+    histories = {}
+    for key in run.data.metrics:
+        points = _retry(client.get_metric_history, run_id, key)
+        histories[key] = sorted((point.step, point.value) for point in points)
+    return histories

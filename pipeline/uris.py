@@ -1,0 +1,46 @@
+"""Store locations: relative SQLite paths made absolute, and passwords masked before anything is logged."""
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+_SQLITE = "sqlite:///"
+
+
+def absolute_sqlite_uri(uri: str, base: Path | None = None) -> str:
+    """``sqlite:///mlruns/x.db`` relative to ``base`` (default: the working directory) made absolute,
+    with its folder created; any other URI is returned unchanged.
+
+    Worker processes and later reruns then find the same store whatever their working directory.
+    """
+    if not uri.startswith(_SQLITE) or uri == _SQLITE + ":memory:":
+        return uri
+    path = Path(uri[len(_SQLITE) :])
+    if not path.is_absolute():
+        path = (base or Path.cwd()) / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _SQLITE + str(path.resolve())
+
+
+def absolute_path(location: str, base: Path | None = None) -> str:
+    """A plain relative folder made absolute (and created); URIs with a scheme are returned unchanged."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", location) and not re.match(r"^[a-zA-Z]:[\\/]", location):
+        return location
+    path = Path(location)
+    if not path.is_absolute():
+        path = (base or Path.cwd()) / path
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path.resolve())
+
+
+def mask_password(uri: str) -> str:
+    """``scheme://user:secret@host/db`` → ``scheme://user:***@host/db``; also masks ``password=`` query values."""
+    parts = urlsplit(uri)
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, _, host = netloc.rpartition("@")
+        if ":" in credentials:
+            user = credentials.split(":", 1)[0]
+            netloc = f"{user}:***@{host}"
+    query = re.sub(r"(?i)((?:password|passwd|pwd|token)=)[^&]*", r"\1***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
