@@ -6,11 +6,12 @@ and pass plain ``Config`` objects downward.
 """
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, is_dataclass
+from typing import Any, get_type_hints
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from models import DTYPES, HIDDEN_ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS
 from pipeline.data import DATASETS
@@ -81,7 +82,9 @@ class SearchConfig:
     direction: str = "maximize"
     workers: int = 1
     timeout: float | None = None  # seconds for the whole sweep; None: no limit
-    space: dict[str, SearchParam] = field(default_factory=dict)
+    # name -> SearchParam fields; typed as Any so that `+search.space.<new>={...}` can add entries,
+    # then converted to SearchParam (and checked) by to_config.
+    space: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -139,13 +142,50 @@ def register_schemas() -> None:
 
 
 def to_config(cfg: DictConfig) -> Config:
-    """Convert a composed Hydra config to a validated ``Config`` (the only conversion in the program)."""
-    config = OmegaConf.to_object(cfg)
-    if not isinstance(config, Config):  # composed without the schema, e.g. from a logged YAML file
+    """Convert a composed Hydra config to a validated ``Config`` (the only conversion in the program).
+
+    Keys added with ``+key=value``, which Hydra lets through, are refused here.
+    """
+    _check_keys(cfg, Config, "")
+    try:
         merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
         config = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None) or "?"
+        raise ConfigError(f"config key {key}: {_first_line(error)}; see conf/ for the allowed keys") from None
+    config.search.space = {name: _search_param(name, spec) for name, spec in config.search.space.items()}
     validate(config)
     return config
+
+
+def _search_param(name: str, spec: object) -> SearchParam:
+    """One ``search.space`` entry as a ``SearchParam``, refusing unknown keys and wrong types."""
+    if isinstance(spec, SearchParam):
+        return spec
+    if not isinstance(spec, dict):
+        raise ConfigError(f"search.space.{name}={spec!r} must be a mapping like {{type: float, low: 0.001, high: 1}}")
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SearchParam), spec))
+    except OmegaConfBaseException as error:
+        raise ConfigError(
+            f"search.space.{name}: {_first_line(error)}; allowed keys: {sorted(get_type_hints(SearchParam))}"
+        ) from None
+
+
+def _check_keys(node: DictConfig, schema: type, path: str) -> None:
+    """Refuse keys that ``schema`` (a dataclass) does not declare, at any depth."""
+    hints = get_type_hints(schema)
+    for key in node:
+        if key not in hints:
+            where = f"in {path.rstrip('.')}" if path else "at the top level"
+            raise ConfigError(f"unknown config key {path}{key}; allowed keys {where}: {sorted(hints)}")
+        hint = hints[key]
+        if is_dataclass(hint) and OmegaConf.is_dict(node[key]):
+            _check_keys(node[key], hint, f"{path}{key}.")
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _one_of(key: str, value: object, allowed: tuple[str, ...] | list[str]) -> None:
