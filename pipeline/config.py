@@ -97,6 +97,7 @@ class SamplerConfig:
 @dataclass
 class PrunerConfig:
     name: str = "median"
+    report_every: int = 5  # epochs between reports of the metric to Optuna (each is a storage write)
     options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the Optuna pruner
 
 
@@ -106,8 +107,8 @@ class TrackingConfig:
     artifact_location: str = "mlruns/artifacts"  # for experiments this project creates
     storage: str = "sqlite:///mlruns/optuna.db"  # Optuna study storage (any SQLAlchemy URL)
     experiment_name: str = "deepsweep"
-    log_model: str = "best"  # pyfunc model per run: all, best (sweeps: best trial only), none
-    log_plots: bool = True
+    log_model: str = "best"  # pyfunc model per run: all, best (sweeps: the best trial only), none
+    log_plots: str = "best"  # learning-curve PNG per run: all, best (sweeps: the best trial only), none
     registered_model_name: str | None = None  # None: "<experiment_name>-<dataset>"
 
 
@@ -126,19 +127,12 @@ class Config:
 
 
 def register_schemas() -> None:
-    """Register the root schema and one base schema per group in Hydra's ConfigStore."""
-    store = ConfigStore.instance()
-    store.store(name="base_config", node=Config)
-    for group, node in (
-        ("dataset", DatasetConfig),
-        ("model", ModelConfig),
-        ("train", TrainConfig),
-        ("search", SearchConfig),
-        ("sampler", SamplerConfig),
-        ("pruner", PrunerConfig),
-        ("tracking", TrackingConfig),
-    ):
-        store.store(group=group, name=f"base_{group}", node=node)
+    """Register the root schema in Hydra's ConfigStore; its typed fields type every group's YAML.
+
+    Group schemas are not registered on their own: each would become a selectable option
+    (``dataset=base_dataset`` silently meant digits) and be listed among a group's choices.
+    """
+    ConfigStore.instance().store(name="base_config", node=Config)
 
 
 def to_config(cfg: DictConfig) -> Config:
@@ -279,7 +273,9 @@ def validate(config: Config) -> None:
     _validate_search(config.search)
     _one_of("sampler.name", config.sampler.name, SAMPLERS)
     _one_of("pruner.name", config.pruner.name, PRUNERS)
+    _number("pruner.report_every", config.pruner.report_every, low=1, high=10**9)
     _one_of("tracking.log_model", config.tracking.log_model, LOG_MODEL)
+    _one_of("tracking.log_plots", config.tracking.log_plots, LOG_MODEL)
     for key in ("tracking.tracking_uri", "tracking.storage", "tracking.experiment_name", "study_name"):
         section, _, leaf = key.rpartition(".")
         value = getattr(getattr(config, section) if section else config, leaf)

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from models import DivergenceError, ModelFileError
 from pipeline.config import ConfigError
 from pipeline.data import DataError
+from pipeline.uris import mask_password
 
 # Exit codes: 1 for a refused input or a failed run, 130 for Ctrl-C (the shell's convention).
 EXPECTED_ERRORS = (ConfigError, DataError, DivergenceError, ModelFileError)
@@ -28,4 +29,4 @@ def fail_cleanly() -> Iterator[None]:
 def print_result(run_id: str, metrics: dict[str, float], tracking_uri: str) -> None:
     shown = ", ".join(f"{key}={value:.4f}" for key, value in sorted(metrics.items()))
     print(f"run {run_id}: {shown}")
-    print(f"browse: mlflow ui --backend-store-uri {tracking_uri}")
+    print(f"browse: mlflow ui --backend-store-uri {mask_password(tracking_uri)}")

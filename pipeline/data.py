@@ -90,6 +90,11 @@ class Dataset:
             "input_shift": list(self.input_shift),
         }
 
+    def raw_rows(self, count: int) -> np.ndarray:
+        """The first ``count`` training examples as raw feature rows ``(count, n_x)``, scaling undone."""
+        X = self.X_train[:, :count].T
+        return (X - np.asarray(self.input_shift)) / np.asarray(self.input_multiplier)
+
     @property
     def n_features(self) -> int:
         """``n_x``, the input layer's size."""

@@ -8,11 +8,11 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 
-def learning_curves(history: dict[str, list[float]], title: str, log_every: int = 1) -> Figure:
+def learning_curves(history: dict[str, list[tuple[int, float]]], title: str) -> Figure:
     """Cost (left) and accuracy or RMSE (right) against epoch, training and validation together.
 
-    ``history`` maps metric names (``train_cost``, ``val_cost``, ``train_accuracy``, ...) to values
-    recorded every ``log_every`` epochs.
+    ``history`` maps metric names (``train_cost``, ``val_cost``, ``train_accuracy``, ...) to
+    ``(epoch, value)`` pairs.
     """
     figure, (cost_axes, score_axes) = plt.subplots(1, 2, figsize=(10, 3.8))
     score = "rmse" if "train_rmse" in history else "accuracy"
@@ -20,8 +20,8 @@ def learning_curves(history: dict[str, list[float]], title: str, log_every: int 
         for split in ("train", "val"):
             values = history.get(f"{split}_{metric}")
             if values:
-                epochs = [index * log_every for index in range(len(values))]
-                axes.plot(epochs, values, label=split)
+                epochs, points = zip(*values, strict=True)
+                axes.plot(epochs, points, label=split)
         axes.set_xlabel("epoch")
         axes.set_ylabel(metric)
         axes.grid(alpha=0.3)

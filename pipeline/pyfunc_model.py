@@ -6,7 +6,6 @@ scaling, and returns class names for classification or values for regression.
 """
 
 import json
-import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -20,10 +19,6 @@ from models import DeepNetwork
 PYFUNC_ENTRY = str(Path(__file__).with_name("pyfunc_entry.py"))
 
 
-# The predict signature is untyped on purpose: the network takes raw rows of any width it was trained on.
-warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method")
-
-
 class NetworkModel(mlflow.pyfunc.PythonModel):
     """Wraps a ``DeepNetwork`` file and its preprocessing (``preprocessing.json``)."""
 
@@ -32,7 +27,9 @@ class NetworkModel(mlflow.pyfunc.PythonModel):
         with open(context.artifacts["preprocessing"], encoding="utf-8") as handle:
             self.preprocessing = json.load(handle)
 
-    def predict(self, context, model_input, params=None):
+    # model_input is hinted as a DataFrame, a hint MLflow infers no schema from: rows of any width
+    # reach this method and are checked below against the features the network was trained on.
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         """``model_input``: a DataFrame or array, rows are examples ``(m, n_x)``.
 
         Returns ``(m,)`` class names for classification, ``(m, n_y)`` values for regression.

@@ -16,10 +16,14 @@ from pipeline.config import Config, ConfigError, to_config
 from pipeline.console import fail_cleanly
 from pipeline.tracking import Tracker, download_artifact, metric_histories
 from pipeline.train import train_once
+from pipeline.uris import sqlite_file
 
 
 def load_logged_config(tracking_uri: str, run_id: str) -> Config:
     """The config a run logged, pointed at ``tracking_uri`` (the logged URIs may have masked passwords)."""
+    store = sqlite_file(tracking_uri)
+    if store is not None and not store.is_file():  # opening it would create an empty store
+        raise LookupError(f"no MLflow store at {store}; pass the store holding the run with --tracking-uri")
     with tempfile.TemporaryDirectory() as folder:
         path = download_artifact(tracking_uri, run_id, "config.yaml", Path(folder))
         logged = OmegaConf.load(path)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from omegaconf import OmegaConf
 
 from models import DeepNetwork, DivergenceError
@@ -31,7 +30,7 @@ METRIC_NAMES = {"cost": "train_cost", "accuracy": "train_accuracy", "rmse": "tra
 @dataclass
 class RunResult:
     network: DeepNetwork
-    history: dict[str, list[float]]  # MLflow metric name -> values every log_every epochs
+    history: dict[str, list[tuple[int, float]]]  # MLflow metric name -> (epoch, value) every log_every epochs
     test_metrics: dict[str, float]
 
 
@@ -131,13 +130,13 @@ class EpochRecorder:
     def __init__(self, recorder: RunRecorder, log_every: int) -> None:
         self.recorder = recorder
         self.log_every = log_every
-        self.history: dict[str, list[float]] = {}
+        self.history: dict[str, list[tuple[int, float]]] = {}
 
     def __call__(self, epoch: int, metrics: dict[str, float]) -> dict[str, float]:
         named = {METRIC_NAMES.get(key, key): value for key, value in metrics.items()}
         if epoch % self.log_every == 0:
             for key, value in named.items():
-                self.history.setdefault(key, []).append(value)
+                self.history.setdefault(key, []).append((epoch, value))
             self.recorder.add_metrics(named, step=epoch)
             if epoch % (FLUSH_EVERY * self.log_every) == 0 and epoch > 0:
                 self.recorder.flush()
@@ -160,6 +159,7 @@ def train_and_record(
     *,
     on_epoch: Callable[[int, dict[str, float]], object] | None = None,
     log_model: bool = True,
+    log_plot: bool = True,
 ) -> RunResult:
     """Train the network ``config`` describes on ``dataset``, recording into ``recorder``'s run.
 
@@ -191,7 +191,7 @@ def train_and_record(
         recorder.flush()
     test = {f"test_{key}": value for key, value in network.evaluate(dataset.X_test, dataset.Y_test).items()}
     recorder.log_metrics(test, step=config.train.epochs)
-    record_artifacts(recorder, network, dataset, epochs.history, config, log_model=log_model)
+    record_artifacts(recorder, network, dataset, epochs.history, log_model=log_model, log_plot=log_plot)
     return RunResult(network, epochs.history, test)
 
 
@@ -199,21 +199,25 @@ def record_artifacts(
     recorder: RunRecorder,
     network: DeepNetwork,
     dataset: Dataset,
-    history: dict[str, list[float]],
-    config: Config,
+    history: dict[str, list[tuple[int, float]]],
     *,
     log_model: bool,
+    log_plot: bool,
 ) -> None:
-    """Trained parameters, learning curves and (optionally) the pyfunc model."""
+    """Trained parameters, and optionally the learning curves and the pyfunc model."""
     with tempfile.TemporaryDirectory() as folder:
         parameters = network.save(Path(folder) / "network.npz")
         recorder.log_file(parameters)
-        if config.tracking.log_plots and history:
-            figure = plots.learning_curves(history, f"{dataset.name}: {network.layer_dims}", config.train.log_every)
-            recorder.log_figure(figure, "learning_curves.png")
-            plots.close(figure)
+        if log_plot and history:
+            log_learning_curves(recorder, history, f"{dataset.name}: {network.layer_dims}")
         if log_model:
             log_network_model(recorder, parameters, dataset, Path(folder))
+
+
+def log_learning_curves(recorder: RunRecorder, history: dict[str, list[tuple[int, float]]], title: str) -> None:
+    figure = plots.learning_curves(history, title)
+    recorder.log_figure(figure, "learning_curves.png")
+    plots.close(figure)
 
 
 def log_network_model(recorder: RunRecorder, parameters: Path, dataset: Dataset, folder: Path) -> str:
@@ -224,13 +228,16 @@ def log_network_model(recorder: RunRecorder, parameters: Path, dataset: Dataset,
         PYFUNC_ENTRY,
         {"network": str(parameters), "preprocessing": str(preprocessing)},
         model_requirements(),
+        list(dataset.feature_names),
+        dataset.raw_rows(3),
     )
 
 
-def fail(recorder: RunRecorder, error: BaseException, status: str = STATUS_FAILED) -> str:
-    """Close the run with ``status``, the reason as a tag and, for unexpected errors, the traceback."""
+def fail(recorder: RunRecorder, error: BaseException, status: str = STATUS_FAILED, *, expected: bool = False) -> str:
+    """Close the run with ``status`` and the reason as a tag; unexpected errors also leave their
+    traceback as the artifact ``traceback.txt``."""
     reason = f"{type(error).__name__}: {error}"
-    if not isinstance(error, DivergenceError | KeyboardInterrupt):
+    if not expected and not isinstance(error, DivergenceError | KeyboardInterrupt):
         recorder.log_text("".join(traceback.format_exception(error)), "traceback.txt")
     recorder.finish(status, reason)
     return reason
@@ -259,7 +266,3 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("-dirty" if dirty else "")
-
-
-def as_float_array(values: list[float]) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)

@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import mlflow
+import numpy as np
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from pipeline.uris import absolute_path, absolute_sqlite_uri
@@ -169,8 +173,21 @@ class RunRecorder:
             figure.savefig(path, dpi=100, bbox_inches="tight")
             self.log_file(path, str(Path(artifact_file).parent) if "/" in artifact_file else None)
 
-    def log_pyfunc_model(self, python_model: Any, artifacts: dict[str, str], requirements: list[str]) -> str:
-        """Log ``python_model`` as this run's MLflow pyfunc model ``model``; returns its model URI."""
+    def log_pyfunc_model(
+        self,
+        python_model: Any,
+        artifacts: dict[str, str],
+        requirements: list[str],
+        feature_names: list[str],
+        example_rows: np.ndarray,
+    ) -> str:
+        """Log ``python_model`` as this run's MLflow pyfunc model ``model``; returns its model URI.
+
+        ``example_rows`` ``(k, n_x)`` are raw inputs stored as the model's input example.
+        """
+        signature = input_signature(feature_names)
+        tabular = signature.inputs.has_input_names()
+        example = pd.DataFrame(example_rows, columns=feature_names) if tabular else example_rows
         with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
             info = _retry(
                 mlflow.pyfunc.log_model,
@@ -178,6 +195,8 @@ class RunRecorder:
                 python_model=python_model,
                 artifacts=artifacts,
                 pip_requirements=requirements,  # given, so MLflow does not spend seconds inferring them
+                signature=signature,
+                input_example=example,
             )
         self.set_tags({"model_uri": info.model_uri})
         return info.model_uri
@@ -193,6 +212,13 @@ class RunRecorder:
         if tags:
             self.set_tags(tags)
         _retry(self.client.set_terminated, self.run_id, status)
+
+
+def input_signature(feature_names: list[str], max_columns: int = 256) -> ModelSignature:
+    """Named double columns for tables; one ``(-1, n_x)`` float tensor for wide inputs such as images."""
+    if len(feature_names) <= max_columns:
+        return ModelSignature(inputs=Schema([ColSpec("double", name) for name in feature_names]))
+    return ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float64), (-1, len(feature_names)))]))
 
 
 def register_model(model_uri: str, name: str) -> str:
@@ -248,3 +274,15 @@ def metric_histories(client: MlflowClient, run_id: str) -> dict[str, list[tuple[
         points = _retry(client.get_metric_history, run_id, key)
         histories[key] = sorted((point.step, point.value) for point in points)
     return histories
+
+
+def reopen_run(tracker: Tracker, run_id: str) -> bool:
+    """Set an existing, not deleted run RUNNING again (a resumed sweep's parent); False if it is gone."""
+    try:
+        run = _retry(tracker.client.get_run, run_id)
+    except MlflowException:
+        return False
+    if run.info.lifecycle_stage == "deleted":
+        return False
+    _retry(tracker.client.update_run, run_id, status=STATUS_RUNNING)
+    return True

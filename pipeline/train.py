@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from pipeline.config import Config, register_schemas, to_config
 from pipeline.console import fail_cleanly, print_result
-from pipeline.runner import fail, load_config_dataset, start_record, succeed, train_and_record
+from pipeline.runner import fail, load_config_dataset, output_layer, start_record, succeed, train_and_record
 from pipeline.tracking import STATUS_FAILED, STATUS_KILLED, Tracker
 
 register_schemas()
@@ -27,12 +27,19 @@ def train_once(config: Config, extra_tags: dict[str, str] | None = None) -> tupl
     interrupted one ends KILLED.
     """
     dataset = load_config_dataset(config)  # bad data is refused here, before any run exists
+    output_layer(config, dataset)  # so is an output layer that does not fit the data's task
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
     name = f"{config.dataset.name}-{'x'.join(map(str, config.model.hidden_units)) or 'logistic'}"
     recorder = tracker.start_run(name, {"kind": "train", **(extra_tags or {})})
     try:
         start_record(recorder, config, dataset, {})
-        result = train_and_record(config, dataset, recorder, log_model=config.tracking.log_model != "none")
+        result = train_and_record(
+            config,
+            dataset,
+            recorder,
+            log_model=config.tracking.log_model != "none",
+            log_plot=config.tracking.log_plots != "none",
+        )
     except KeyboardInterrupt as interrupt:
         fail(recorder, interrupt, STATUS_KILLED)
         raise

@@ -2,7 +2,7 @@
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 _SQLITE = "sqlite:///"
 
@@ -22,6 +22,13 @@ def absolute_sqlite_uri(uri: str, base: Path | None = None) -> str:
     return _SQLITE + str(path.resolve())
 
 
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (made absolute), or None for any other URI."""
+    if not uri.startswith(_SQLITE) or uri == _SQLITE + ":memory:":
+        return None
+    return Path(uri[len(_SQLITE) :].partition("?")[0]).absolute()
+
+
 def absolute_path(location: str, base: Path | None = None) -> str:
     """A plain relative folder made absolute (and created); URIs with a scheme are returned unchanged."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", location) and not re.match(r"^[a-zA-Z]:[\\/]", location):
@@ -34,13 +41,16 @@ def absolute_path(location: str, base: Path | None = None) -> str:
 
 
 def mask_password(uri: str) -> str:
-    """``scheme://user:secret@host/db`` → ``scheme://user:***@host/db``; also masks ``password=`` query values."""
-    parts = urlsplit(uri)
-    netloc = parts.netloc
+    """``scheme://user:secret@host/db`` → ``scheme://user:***@host/db``; also masks ``password=`` query values.
+
+    Only the secrets are replaced, in place: rebuilding the URI from its parts would turn
+    ``sqlite:///relative.db`` into ``sqlite:/relative.db``, an absolute path.
+    """
+    netloc = urlsplit(uri).netloc
     if "@" in netloc:
         credentials, _, host = netloc.rpartition("@")
         if ":" in credentials:
             user = credentials.split(":", 1)[0]
-            netloc = f"{user}:***@{host}"
-    query = re.sub(r"(?i)((?:password|passwd|pwd|token)=)[^&]*", r"\1***", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+            uri = uri.replace(f"//{netloc}", f"//{user}:***@{host}", 1)
+    head, question, query = uri.partition("?")
+    return head + question + re.sub(r"(?i)((?:password|passwd|pwd|token)=)[^&#]*", r"\1***", query)

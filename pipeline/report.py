@@ -1,0 +1,194 @@
+"""The study's parent MLflow run: created or re-attached, kept consistent with the trials, and
+given the sweep's summary at the end (best trial, trials table, Optuna plots, registered model).
+"""
+
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+import optuna
+import pandas as pd
+from optuna.storages import RDBStorage
+from optuna.trial import TrialState
+
+from models import DeepNetwork
+from pipeline import plots
+from pipeline.config import Config
+from pipeline.data import Dataset
+from pipeline.runner import config_yaml, log_learning_curves, log_network_model
+from pipeline.study import dead_trials, fail_and_retry
+from pipeline.tracking import (
+    STATUS_FAILED,
+    STATUS_FINISHED,
+    STATUS_KILLED,
+    RunRecorder,
+    Tracker,
+    close_stale_runs,
+    download_artifact,
+    environment_tags,
+    metric_histories,
+    register_model,
+    reopen_run,
+)
+
+PARENT_ATTR = "mlflow_parent_run_id"
+LEADERBOARD_SIZE = 10
+
+
+def parent_run(tracker: Tracker, study: optuna.Study, config: Config) -> RunRecorder:
+    """The study's parent run: re-attached (set RUNNING again) when resuming, else created."""
+    run_id = study.user_attrs.get(PARENT_ATTR)
+    if run_id and reopen_run(tracker, run_id):
+        return tracker.recorder(run_id)
+    recorder = tracker.start_run(config.study_name, {"kind": "study", "study_name": config.study_name})
+    recorder.log_params(
+        {
+            "dataset": config.dataset.name,
+            "metric": config.search.metric,
+            "direction": config.search.direction,
+            "sampler": config.sampler.name,
+            "pruner": config.pruner.name,
+            "seed": config.seed,
+            "search_space": json.dumps({name: vars(p) for name, p in config.search.space.items()}),
+        }
+    )
+    recorder.set_tags(environment_tags())
+    recorder.log_text(config_yaml(config), "config.yaml")
+    study.set_user_attr(PARENT_ATTR, recorder.run_id)
+    return recorder
+
+
+def recover(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) -> None:
+    """Fail (and retry) trials whose worker on this machine died, and close every run whose trial
+    has ended but whose run was left RUNNING (a killed process cannot close its own run)."""
+    fail_and_retry(study, rdb, dead_trials(study))
+    reconcile(study, tracker)
+
+
+def reconcile(study: optuna.Study, tracker: Tracker) -> None:
+    """Give every ended trial's run the matching status: a FAIL trial without an outcome died."""
+    stale = [
+        trial.user_attrs["mlflow_run_id"]
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        if "outcome" not in trial.user_attrs and "mlflow_run_id" in trial.user_attrs
+    ]
+    close_stale_runs(tracker, stale, "the worker running this trial died (killed or out of memory); it was retried")
+
+
+def interrupted(
+    study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunRecorder, error: BaseException
+) -> None:
+    """Ctrl-C or SIGTERM: close what the workers could not, and mark the parent KILLED."""
+    fail_and_retry(study, rdb, dead_trials(study))
+    reconcile(study, tracker)
+    parent.finish(STATUS_KILLED, f"interrupted ({type(error).__name__}); run the same command to resume")
+
+
+def crashed(study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunRecorder, error: BaseException) -> None:
+    reconcile(study, tracker)
+    parent.finish(STATUS_FAILED, f"{type(error).__name__}: {error}")
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: number, state, value, parameters, MLflow run id, failure reason."""
+    frame = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params", "user_attrs"))
+    return frame.rename(columns=lambda column: column.removeprefix("user_attrs_"))
+
+
+def finish(
+    study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunRecorder, config: Config, dataset: Dataset
+) -> None:
+    """Record the sweep's summary in the parent run and print the leaderboard."""
+    reconcile(study, tracker)
+    table = trials_table(study)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trials.csv"
+        table.to_csv(path, index=False)
+        parent.log_file(path)
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        parent.finish(STATUS_FAILED, "no trial completed: see the trials' failure_reason tags")
+        print("no trial completed; see trials.csv in the parent run for the reasons")
+        return
+    best = study.best_trial
+    best_run = best.user_attrs["mlflow_run_id"]
+    parent.set_tags({"best_trial_number": best.number, "best_run_id": best_run, "best_params": json.dumps(best.params)})
+    parent.log_metrics({f"best_{config.search.metric}": best.value, "n_trials": len(table)})
+    log_optuna_plots(study, parent)
+    version = publish_best(tracker, best_run, config, dataset)
+    parent.finish(STATUS_FINISHED)
+    print(leaderboard(table, tracker, config))
+    registered = f", registered as {registry_name(config)} version {version}" if version else ""
+    print(f"best: trial {best.number} (run {best_run}) {config.search.metric}={best.value:.4f}{registered}")
+    print(f"rerun it: python -m pipeline.rerun {best_run} --tracking-uri {tracker.tracking_uri}")
+
+
+def log_optuna_plots(study: optuna.Study, parent: RunRecorder) -> None:
+    """Optimization history, parameter importances and parallel coordinates as PNG artifacts."""
+    from optuna.visualization import matplotlib as optuna_plots
+
+    makers = {
+        "optimization_history.png": optuna_plots.plot_optimization_history,
+        "param_importances.png": optuna_plots.plot_param_importances,
+        "parallel_coordinate.png": optuna_plots.plot_parallel_coordinate,
+    }
+    skipped = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+        for name, make in makers.items():
+            try:
+                axes = make(study)
+            except (ValueError, RuntimeError, ZeroDivisionError) as error:  # e.g. importances need 2+ trials
+                skipped.append(f"{name}: {error}")
+                continue
+            figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
+            parent.log_figure(figure, f"plots/{name}")
+            plots.close(figure)
+    if skipped:
+        parent.set_tags({"plots_skipped": "; ".join(skipped)[:5000]})
+
+
+def registry_name(config: Config) -> str:
+    return config.tracking.registered_model_name or config.tracking.experiment_name
+
+
+def publish_best(tracker: Tracker, run_id: str, config: Config, dataset: Dataset) -> str | None:
+    """Give the best trial's run its curves and pyfunc model (unless already there) and register it."""
+    run = tracker.client.get_run(run_id)
+    if run.data.tags.get("registered_version"):
+        return run.data.tags["registered_version"]
+    recorder = tracker.recorder(run_id)
+    if config.tracking.log_plots == "best":
+        histories = metric_histories(tracker.client, run_id)
+        curves = {key: points for key, points in histories.items() if key.startswith(("train_", "val_"))}
+        log_learning_curves(recorder, curves, f"{dataset.name}: best trial")
+    if config.tracking.log_model == "none":
+        return None
+    model_uri = run.data.tags.get("model_uri")
+    if model_uri is None:
+        with tempfile.TemporaryDirectory() as folder:
+            parameters = download_artifact(tracker.tracking_uri, run_id, "network.npz", Path(folder))
+            DeepNetwork.load(parameters)  # refuse a damaged file before publishing it
+            model_uri = log_network_model(recorder, parameters, dataset, Path(folder))
+    version = register_model(model_uri, registry_name(config))
+    recorder.set_tags({"registered_version": version, "registered_model": registry_name(config)})
+    return version
+
+
+def leaderboard(table: pd.DataFrame, tracker: Tracker, config: Config) -> str:
+    """The best completed trials with their test metrics, as text."""
+    complete = table[table["state"] == "COMPLETE"]
+    ascending = config.search.direction == "minimize"
+    top = complete.sort_values("value", ascending=ascending).head(LEADERBOARD_SIZE).copy()
+    tests = []
+    for run_id in top["mlflow_run_id"]:
+        metrics = tracker.client.get_run(run_id).data.metrics
+        tests.append(
+            next((value for key, value in metrics.items() if key.startswith("test_") and "cost" not in key), None)
+        )
+    top["test"] = tests
+    params = [column for column in top.columns if column.startswith("params_")]
+    shown = top[["number", "value", "test", *params]].rename(columns=lambda c: c.removeprefix("params_"))
+    shown = shown.rename(columns={"value": config.search.metric})
+    return "leaderboard:\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")

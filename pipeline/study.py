@@ -1,0 +1,218 @@
+"""The Optuna side of a sweep: storage, sampler, pruner, creating or resuming the study, the budget,
+and recovering trials whose worker died.
+"""
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+
+from pipeline.config import Config, ConfigError
+from pipeline.data import Dataset
+from pipeline.search_space import grid
+from pipeline.uris import absolute_sqlite_uri, mask_password
+
+HEARTBEAT_SECONDS = 10  # a live worker writes a heartbeat this often
+GRACE_SECONDS = 60  # a trial on another machine without heartbeat for this long is failed and retried
+MAX_RETRIES = 2  # a trial whose worker died is retried this many times with the same parameters
+SETTINGS_ATTR = "deepsweep_settings"
+
+
+class StudyMismatchError(ConfigError):
+    """The command's settings differ from those the existing study was created with."""
+
+
+def storage(url: str) -> RDBStorage:
+    """Optuna's RDB storage with heartbeats; SQLite waits for locks instead of failing at once."""
+    url = absolute_sqlite_uri(url)
+    engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    with _quiet_experimental():
+        return RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=HEARTBEAT_SECONDS,
+            grace_period=GRACE_SECONDS,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
+        )
+
+
+@contextlib.contextmanager
+def _quiet_experimental() -> Iterator[None]:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+def sampler(config: Config, stream: tuple[int, int] = (0, 0)) -> optuna.samplers.BaseSampler:
+    """The configured sampler, seeded with ``sampler.seed`` (or the root seed).
+
+    ``stream=(worker, trials_already_run)`` gives parallel workers and resumed sessions their own
+    random streams; a fresh single-worker sweep, ``(0, 0)``, uses the seed itself.
+    """
+    seed = config.seed if config.sampler.seed is None else config.sampler.seed
+    if stream != (0, 0):
+        seed = int(np.random.SeedSequence([seed, *stream]).generate_state(1)[0])
+    options = dict(config.sampler.options)
+    factories = {
+        "tpe": lambda: optuna.samplers.TPESampler(seed=seed, **options),
+        "random": lambda: optuna.samplers.RandomSampler(seed=seed, **options),
+        "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed, **options),
+        "qmc": lambda: optuna.samplers.QMCSampler(seed=seed, **options),
+        "grid": lambda: optuna.samplers.GridSampler(grid(config.search.space), seed=seed, **options),
+    }
+    try:
+        with _quiet_experimental():
+            return factories[config.sampler.name]()
+    except TypeError as error:
+        raise ConfigError(f"sampler.options={options} for sampler={config.sampler.name}: {error}") from None
+
+
+def pruner(config: Config) -> optuna.pruners.BasePruner:
+    options = dict(config.pruner.options)
+    if config.pruner.name == "hyperband":
+        options.setdefault("max_resource", config.train.epochs)
+    factories = {
+        "median": lambda: optuna.pruners.MedianPruner(**options),
+        "hyperband": lambda: optuna.pruners.HyperbandPruner(**options),
+        "none": lambda: optuna.pruners.NopPruner(**options),
+    }
+    try:
+        return factories[config.pruner.name]()
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"pruner.options={options} for pruner={config.pruner.name}: {error}") from None
+
+
+def settings(config: Config, dataset: Dataset) -> dict[str, Any]:
+    """What a study's results depend on; resuming with any of it changed would mix incomparable trials."""
+    return {
+        "dataset": config.dataset.name,
+        "data_fingerprint": dataset.fingerprint,
+        "metric": config.search.metric,
+        "direction": config.search.direction,
+        "space": {name: vars(param) for name, param in sorted(config.search.space.items())},
+        "fixed": {"model": vars(config.model), "train": {**vars(config.train), "seed": None}},
+        "seed": config.seed,
+    }
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return changes
+
+
+def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Study:
+    """Create the study, or resume it if one of that name exists with the same settings.
+
+    With ``new_study=true`` an existing study is first archived as ``<name>-archived-<time>``.
+    """
+    name, wanted = config.study_name, json.loads(json.dumps(settings(config, dataset), default=str))
+    exists = name in {summary.study_name for summary in optuna.get_all_study_summaries(rdb, include_best_trial=False)}
+    if exists and config.new_study:
+        archive = f"{name}-archived-{time.strftime('%Y%m%d-%H%M%S')}"
+        optuna.copy_study(from_study_name=name, from_storage=rdb, to_storage=rdb, to_study_name=archive)
+        optuna.delete_study(study_name=name, storage=rdb)
+        exists = False
+    study = optuna.create_study(
+        storage=rdb,
+        study_name=name,
+        direction=config.search.direction,
+        sampler=sampler(config),
+        pruner=pruner(config),
+        load_if_exists=True,
+    )
+    recorded = study.user_attrs.get(SETTINGS_ATTR)
+    if recorded is None:
+        study.set_user_attr(SETTINGS_ATTR, wanted)
+    elif recorded != wanted:
+        changes = "; ".join(_differences(recorded, wanted))
+        raise StudyMismatchError(
+            f"study {name!r} in {mask_password(rdb.url)} was created with other settings ({changes}). "
+            f"Resume it with its original settings, choose another name (study_name=...), or archive it and "
+            f"start afresh with new_study=true"
+        )
+    return study
+
+
+def counted(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a trial uses up budget: every trial except one whose worker died (it is retried)."""
+    return not (trial.state == TrialState.FAIL and "outcome" not in trial.user_attrs)
+
+
+def used_budget(study: optuna.Study) -> int:
+    return sum(counted(trial) for trial in study.get_trials(deepcopy=False))
+
+
+class BudgetLock:
+    """Serializes "check the budget, then create a trial" among workers on this machine.
+
+    With SQLite every worker is on this machine, so a file lock beside the database makes the trial
+    count exact; other storages get no lock (a sweep may then overshoot by up to workers - 1 trials).
+    ``release`` may be called any number of times.
+    """
+
+    def __init__(self, storage_url: str) -> None:
+        url = absolute_sqlite_uri(storage_url)
+        self.path = Path(url[len("sqlite:///") :] + ".budget.lock") if url.startswith("sqlite:///") else None
+        self._handle = None
+
+    def acquire(self) -> None:
+        if self.path is not None and self._handle is None:
+            self._handle = open(self.path, "a")  # noqa: SIM115 (held across calls, closed in release)
+            fcntl.flock(self._handle, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def dead_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """RUNNING trials started on this machine by a process that no longer exists."""
+    host = socket.gethostname()
+    dead = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if worker_host == host and pid.isdigit() and not _alive(int(pid)):
+            dead.append(trial)
+    return dead
+
+
+def fail_and_retry(study: optuna.Study, rdb: RDBStorage, trials: list[optuna.trial.FrozenTrial]) -> None:
+    """Fail trials whose worker died and enqueue each again with the same parameters."""
+    with _quiet_experimental():
+        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+    for trial in trials:
+        try:
+            rdb.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another process got there first
+        retry(study, rdb.get_trial(trial._trial_id))

@@ -1,0 +1,174 @@
+"""``python -m pipeline.sweep``: an Optuna study over the configured search space, every trial an MLflow run.
+
+Examples::
+
+    python -m pipeline.sweep                                  # digits, 30 trials, TPE + median pruning
+    python -m pipeline.sweep search.n_trials=60 search.workers=2 sampler=random pruner=hyperband
+    python -m pipeline.sweep dataset=breast_cancer search=extended
+
+Running the same command again resumes the study (same ``study_name``) until ``search.n_trials``
+trials have finished in total. Exit codes: 0 done, 1 refused input or a trial crashed on a bug,
+130 Ctrl-C, 143 SIGTERM.
+"""
+
+import multiprocessing
+import signal
+import sys
+import time
+
+import hydra
+import optuna
+from omegaconf import DictConfig
+from threadpoolctl import threadpool_limits
+
+from pipeline import report
+from pipeline import study as studies
+from pipeline.config import Config, ConfigError, register_schemas, to_config
+from pipeline.console import fail_cleanly
+from pipeline.data import Dataset
+from pipeline.objective import EXPECTED_FAILURES, Objective
+from pipeline.progress import Progress
+from pipeline.runner import load_config_dataset
+from pipeline.search_space import check_space
+from pipeline.tracking import Tracker
+
+register_schemas()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the running trial and its run are closed on the way out."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated("SIGTERM")
+
+
+def logged_metrics(dataset: Dataset) -> list[str]:
+    """The per-epoch metrics a run of ``dataset`` records, hence the ones a sweep can optimize."""
+    score = "rmse" if dataset.task == "regression" else "accuracy"
+    splits = ("train", "val") if dataset.has_validation else ("train",)
+    return [f"{split}_{name}" for split in splits for name in ("cost", score)]
+
+
+def check_search(config: Config, dataset: Dataset) -> None:
+    """Refuse a search that cannot work on this data, before any study or run exists."""
+    check_space(config.search.space, config)
+    metric, metrics = config.search.metric, logged_metrics(dataset)
+    if metric not in metrics:
+        raise ConfigError(
+            f"search.metric={metric} is never logged for dataset {dataset.name!r} "
+            f"({dataset.task}{', no validation split' if not dataset.has_validation else ''}); choose one of {metrics}"
+        )
+    lower_is_better = metric.endswith(("cost", "rmse"))
+    if lower_is_better != (config.search.direction == "minimize"):
+        better = "minimize" if lower_is_better else "maximize"
+        raise ConfigError(f"search.direction={config.search.direction} with search.metric={metric}: use {better}")
+    studies.sampler(config)  # bad sampler or pruner options fail here, not in a worker
+    studies.pruner(config)
+
+
+def run_worker(config: Config, parent_run_id: str, worker: int, deadline: float | None, one_thread: bool) -> None:
+    """Run trials until the study's budget is used up or the deadline passes."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    limits = threadpool_limits(1) if one_thread else None  # parallel workers must not fight over the cores
+    dataset = load_config_dataset(config)
+    rdb = studies.storage(config.tracking.storage)
+    study = optuna.load_study(study_name=config.study_name, storage=rdb, pruner=studies.pruner(config))
+    # Each worker and each resumed session draws its own random stream (the same one would repeat trials).
+    study.sampler = studies.sampler(config, stream=(worker, studies.used_budget(study)))
+    tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name)
+    objective = Objective(config, dataset, tracker, parent_run_id)
+    lock = studies.BudgetLock(config.tracking.storage)
+    objective.before_trial = [lock.release]  # the trial exists once the objective runs: let others count it
+    try:
+        while deadline is None or time.time() < deadline:
+            lock.acquire()
+            try:
+                if studies.used_budget(study) >= config.search.n_trials:
+                    break
+                study.optimize(objective, n_trials=1, catch=EXPECTED_FAILURES, gc_after_trial=False)
+            finally:
+                lock.release()
+    finally:
+        if limits is not None:
+            limits.unregister()
+
+
+def _worker_entry(config: Config, parent_run_id: str, worker: int, deadline: float | None) -> None:
+    """A worker process: exits 130/143 on Ctrl-C/SIGTERM, 1 when a trial hit a bug."""
+    try:
+        run_worker(config, parent_run_id, worker, deadline, one_thread=True)
+    except Terminated:
+        sys.exit(143)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def run_workers(config: Config, parent_run_id: str, deadline: float | None) -> int:
+    """Start ``search.workers`` processes against the same storage; returns the worst exit code."""
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited locks or connections
+    processes = [
+        context.Process(target=_worker_entry, args=(config, parent_run_id, index, deadline), name=f"worker-{index}")
+        for index in range(config.search.workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt as interrupt:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join()
+        raise interrupt
+    codes = [process.exitcode or 0 for process in processes]
+    return max(codes, key=lambda code: (code != 0, code))
+
+
+def sweep(config: Config) -> int:
+    """Create or resume the study, run its trials, and record the summary; returns the exit code."""
+    dataset = load_config_dataset(config)  # bad data is refused before anything is created
+    check_search(config, dataset)
+    # Initialise both stores once, here, before any worker starts: concurrent first-time schema
+    # creation corrupts SQLite stores.
+    tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
+    rdb = studies.storage(config.tracking.storage)
+    study = studies.open_study(config, dataset, rdb)
+    parent = report.parent_run(tracker, study, config)
+    report.recover(study, rdb, tracker)
+    deadline = time.time() + config.search.timeout if config.search.timeout else None
+    status = 0
+    with Progress(config, study) as progress:
+        try:
+            if config.search.workers == 1:
+                run_worker(config, parent.run_id, 0, deadline, one_thread=False)
+            else:
+                status = run_workers(config, parent.run_id, deadline)
+        except KeyboardInterrupt as interrupt:
+            progress.close()
+            report.interrupted(study, rdb, tracker, parent, interrupt)
+            return 143 if isinstance(interrupt, Terminated) else 130
+        except BaseException as error:
+            progress.close()
+            report.crashed(study, rdb, tracker, parent, error)
+            raise
+    report.finish(study, rdb, tracker, parent, config, dataset)
+    return status
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> int:
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with fail_cleanly():
+        code = sweep(to_config(cfg))
+    if code:
+        sys.exit(code)
+    return 0
+
+
+if __name__ == "__main__":
+    main()
