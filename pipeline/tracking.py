@@ -286,3 +286,15 @@ def reopen_run(tracker: Tracker, run_id: str) -> bool:
         return False
     _retry(tracker.client.update_run, run_id, status=STATUS_RUNNING)
     return True
+
+
+def search_runs(tracking_uri: str, experiment_names: list[str] | None, filter_string: str) -> pd.DataFrame:
+    """Runs as a pandas table (``mlflow.search_runs``); all experiments when ``experiment_names`` is None."""
+    configure(tracking_uri)
+    if experiment_names is None:
+        experiment_names = [e.name for e in _retry(MlflowClient(mlflow.get_tracking_uri()).search_experiments)]
+    if not experiment_names:
+        return pd.DataFrame()
+    return _retry(
+        mlflow.search_runs, experiment_names=experiment_names, filter_string=filter_string, max_results=50_000
+    )
