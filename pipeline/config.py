@@ -77,7 +77,7 @@ class SearchParam:
 
 @dataclass
 class SearchConfig:
-    n_trials: int = 30
+    n_trials: int = 40
     metric: str = "val_accuracy"
     direction: str = "maximize"
     workers: int = 1
