@@ -6,6 +6,7 @@ exactly what a single training run holds.
 
 import json
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,10 +146,11 @@ class EpochRecorder:
 
 def start_record(recorder: RunRecorder, config: Config, dataset: Dataset, extra_tags: dict[str, str]) -> None:
     """What a run holds before training: parameters, tags and the exact config."""
-    recorder.log_params(run_params(config, dataset))
-    recorder.set_tags(
+    recorder.add_params(run_params(config, dataset))
+    recorder.add_tags(
         {**environment_tags(), "data_fingerprint": dataset.fingerprint, "git_commit": git_commit(), **extra_tags}
     )
+    recorder.flush()
     recorder.log_text(config_yaml(config), "config.yaml")
 
 
@@ -164,17 +166,24 @@ def train_and_record(
     """Train the network ``config`` describes on ``dataset``, recording into ``recorder``'s run.
 
     ``on_epoch(epoch, metrics)`` sees the renamed metrics (``train_cost``, ``val_accuracy``, ...)
-    and may stop training (truthy return) or raise (pruning). Metrics are flushed even when training
-    raises; the run's status is left to the caller.
+    and may stop training (truthy return) or raise (pruning). What is still buffered is sent when
+    the caller closes the run with ``succeed`` or ``fail``, which it must do whatever happens.
     """
     network = build_network(config, dataset)
     epochs = EpochRecorder(recorder, config.train.log_every)
+    outside_training = 0.0  # seconds spent in the callback: logging and pruning, not training
 
     def callback(epoch: int, metrics: dict[str, float]) -> object:
-        named = epochs(epoch, metrics)
-        return on_epoch(epoch, named) if on_epoch is not None else None
+        nonlocal outside_training
+        entered = time.perf_counter()
+        try:
+            named = epochs(epoch, metrics)
+            return on_epoch(epoch, named) if on_epoch is not None else None
+        finally:
+            outside_training += time.perf_counter() - entered
 
     validation = (dataset.X_val, dataset.Y_val) if dataset.has_validation else None
+    started = time.perf_counter()
     try:
         network.fit(
             dataset.X_train,
@@ -188,9 +197,10 @@ def train_and_record(
             validation=validation,
         )
     finally:
-        recorder.flush()
+        # A tag, not a metric: timings differ between reruns, metrics must not.
+        recorder.add_tags({"train_seconds": f"{time.perf_counter() - started - outside_training:.4f}"})
     test = {f"test_{key}": value for key, value in network.evaluate(dataset.X_test, dataset.Y_test).items()}
-    recorder.log_metrics(test, step=config.train.epochs)
+    recorder.add_metrics(test, step=config.train.epochs)  # sent with the run's last write
     record_artifacts(recorder, network, dataset, epochs.history, log_model=log_model, log_plot=log_plot)
     return RunResult(network, epochs.history, test)
 

@@ -114,30 +114,34 @@ class Tracker:
 
 
 class RunRecorder:
-    """Writes one run: parameters, tags, buffered metrics, artifacts and its final status."""
+    """Writes one run: parameters, tags, metrics, artifacts and its final status.
+
+    Parameters, tags and metrics are buffered and sent together by ``flush`` in as few ``log_batch``
+    calls as MLflow's limits allow: one store write instead of one per value.
+    """
 
     def __init__(self, client: MlflowClient, run_id: str) -> None:
         self.client = client
         self.run_id = run_id
         self._metrics: list[Metric] = []
+        self._params: list[Param] = []
+        self._tags: dict[str, str] = {}
         self.dropped_non_finite: list[str] = []
 
-    def log_params(self, params: dict[str, Any]) -> None:
-        """Log parameters; a value longer than MLflow keeps is cut visibly and listed in a tag."""
-        items, cut = [], []
+    def add_params(self, params: dict[str, Any]) -> None:
+        """Buffer parameters; a value longer than MLflow keeps is cut visibly and listed in a tag."""
+        cut = []
         for key, value in params.items():
             text = "None" if value is None else str(value)
             if len(text) > MAX_PARAM_LENGTH:
                 text = text[: MAX_PARAM_LENGTH - len(TRUNCATION_MARK)] + TRUNCATION_MARK
                 cut.append(key)
-            items.append(Param(key, text))
-        for start in range(0, len(items), MAX_PARAMS_PER_BATCH):
-            _retry(self.client.log_batch, self.run_id, params=items[start : start + MAX_PARAMS_PER_BATCH])
+            self._params.append(Param(key, text))
         if cut:
-            self.set_tags({"params_truncated": ",".join(cut)})
+            self.add_tags({"params_truncated": ",".join(cut)})
 
-    def set_tags(self, tags: dict[str, Any]) -> None:
-        _retry(self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+    def add_tags(self, tags: dict[str, Any]) -> None:
+        self._tags.update({key: str(value) for key, value in tags.items()})
 
     def add_metrics(self, values: dict[str, float], step: int) -> None:
         """Buffer metrics for ``step``; non-finite values are never stored (MLflow would turn inf into 1.8e308)."""
@@ -149,10 +153,22 @@ class RunRecorder:
                 self.dropped_non_finite.append(f"{key}@{step}")
 
     def flush(self) -> None:
-        """Send buffered metrics, at most ``MAX_METRICS_PER_BATCH`` per call."""
-        while self._metrics:
-            batch, self._metrics = self._metrics[:MAX_METRICS_PER_BATCH], self._metrics[MAX_METRICS_PER_BATCH:]
-            _retry(self.client.log_batch, self.run_id, metrics=batch)
+        """Send everything buffered, within MLflow's per-call limits."""
+        tags = [RunTag(key, value) for key, value in self._tags.items()]
+        while self._metrics or self._params or tags:
+            metrics, self._metrics = self._metrics[:MAX_METRICS_PER_BATCH], self._metrics[MAX_METRICS_PER_BATCH:]
+            params, self._params = self._params[:MAX_PARAMS_PER_BATCH], self._params[MAX_PARAMS_PER_BATCH:]
+            batch_tags, tags = tags[:MAX_PARAMS_PER_BATCH], tags[MAX_PARAMS_PER_BATCH:]
+            _retry(self.client.log_batch, self.run_id, metrics=metrics, params=params, tags=batch_tags)
+        self._tags.clear()
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.add_params(params)
+        self.flush()
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        self.add_tags(tags)
+        self.flush()
 
     def log_metrics(self, values: dict[str, float], step: int = 0) -> None:
         self.add_metrics(values, step)
@@ -202,15 +218,12 @@ class RunRecorder:
         return info.model_uri
 
     def finish(self, status: str, reason: str | None = None) -> None:
-        """Flush metrics and close the run with ``status`` (FINISHED, FAILED or KILLED) and its reason."""
-        self.flush()
-        tags = {}
+        """Flush what is buffered and close the run with ``status`` (FINISHED, FAILED or KILLED) and its reason."""
         if reason:
-            tags["failure_reason"] = reason[:5000]
+            self.add_tags({"failure_reason": reason[:5000]})
         if self.dropped_non_finite:
-            tags["non_finite_metrics_dropped"] = ",".join(self.dropped_non_finite[:50])
-        if tags:
-            self.set_tags(tags)
+            self.add_tags({"non_finite_metrics_dropped": ",".join(self.dropped_non_finite[:50])})
+        self.flush()
         _retry(self.client.set_terminated, self.run_id, status)
 
 
