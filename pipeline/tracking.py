@@ -4,6 +4,7 @@ This is the only module that imports ``mlflow``. Every store call goes through `
 busy SQLite store (several workers writing at once) is waited out instead of surfacing as an error.
 """
 
+import functools
 import math
 import os
 import random
@@ -252,11 +253,14 @@ def close_stale_runs(tracker: Tracker, run_ids: Iterable[str], reason: str) -> l
     return closed
 
 
+@functools.cache
+def _versions() -> dict[str, str]:
+    return {f"{name}_version": _version(name) for name in ("deepsweep", "numpy", "mlflow", "optuna", "hydra-core")}
+
+
 def environment_tags() -> dict[str, str]:
     """Package versions and the process id, for every run."""
-    tags = {f"{name}_version": _version(name) for name in ("deepsweep", "numpy", "mlflow", "optuna", "hydra-core")}
-    tags["pid"] = str(os.getpid())
-    return tags
+    return {**_versions(), "pid": str(os.getpid())}
 
 
 def _version(package: str) -> str:
