@@ -99,8 +99,15 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
 def finish(
     study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunRecorder, config: Config, dataset: Dataset
 ) -> None:
-    """Record the sweep's summary in the parent run and print the leaderboard."""
+    """Record the sweep's summary in the parent run and print the leaderboard.
+
+    When other processes are still running trials of the study, the last of them records it.
+    """
     reconcile(study, tracker)
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if running:
+        print(f"{len(running)} trials are still running in other processes; the last one to finish records the summary")
+        return
     table = trials_table(study)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "trials.csv"

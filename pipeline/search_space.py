@@ -17,7 +17,7 @@ from typing import Any
 
 import optuna
 
-from pipeline.config import Config, ConfigError, SearchParam
+from pipeline.config import Config, ConfigError, SearchParam, validate
 
 # Plain names of searchable config values -> their place in the config.
 PLAIN_NAMES = {
@@ -51,15 +51,31 @@ def check_space(space: dict[str, SearchParam], config: Config) -> None:
             raise ConfigError(f"search.space.{name}.type={space[name].type} must be int or categorical")
     if "depth" in space and space["depth"].type == "int" and space["depth"].low < 0:
         raise ConfigError(f"search.space.depth.low={space['depth'].low} must be >= 0 (0 is logistic regression)")
-    for name in space:
-        if name in ARCHITECTURE:
-            continue
-        section, _, leaf = config_path(name).partition(".")
-        if not leaf or not hasattr(getattr(config, section, None), leaf):
-            raise ConfigError(
-                f"search.space.{name} is not a config value; use depth, hidden_units, width, "
-                f"one of {sorted(PLAIN_NAMES)} or a dotted path such as train.l2"
-            )
+    if "depth" in space and "hidden_units" not in space and "width" not in space:
+        raise ConfigError("search.space.depth needs hidden_units or width in search.space to size the layers")
+    for name, param in space.items():
+        if name not in ARCHITECTURE:
+            section, _, leaf = config_path(name).partition(".")
+            if not leaf or not hasattr(getattr(config, section, None), leaf):
+                raise ConfigError(
+                    f"search.space.{name} is not a config value; use depth, hidden_units, width, "
+                    f"one of {sorted(PLAIN_NAMES)} or a dotted path such as train.l2"
+                )
+        if name != "depth":
+            _check_values(name, param, config)
+
+
+def _check_values(name: str, param: SearchParam, config: Config) -> None:
+    """Refuse a space whose bounds or choices the config itself would refuse (a bad optimizer name,
+    learning_rate=0), so that no trial meets it mid-sweep."""
+    candidates = list(param.choices) if param.type == "categorical" else [param.low, param.high]
+    for value in candidates:
+        value = int(value) if param.type == "int" else value
+        values = {"hidden_units": [value]} if name in ("hidden_units", "width") else {name: value}
+        try:
+            validate(apply(config, values))
+        except (ConfigError, TypeError) as error:
+            raise ConfigError(f"search.space.{name} allows {value!r}, which is refused: {error}") from None
 
 
 def _suggest(trial: optuna.Trial, name: str, param: SearchParam) -> Any:
@@ -102,11 +118,12 @@ def apply(config: Config, values: dict[str, Any]) -> Config:
     return trial_config
 
 
-def grid(space: dict[str, SearchParam], max_values: int = 64) -> dict[str, list[Any]]:
+def grid(space: dict[str, SearchParam], default_depth: int, max_values: int = 64) -> dict[str, list[Any]]:
     """The grid sampler's search space: every parameter name the trials can suggest, with its values.
 
     Categorical parameters give their choices; int parameters every value from low to high (at
-    most ``max_values``); float parameters need ``choices``.
+    most ``max_values``); float parameters need ``choices``. ``default_depth`` is the number of
+    hidden layers when ``depth`` is not searched (``hidden_units_l1 .. l{depth}`` are all suggested).
     """
     values = {}
     for name, param in space.items():
@@ -117,11 +134,11 @@ def grid(space: dict[str, SearchParam], max_values: int = 64) -> dict[str, list[
         else:
             raise ConfigError(
                 f"sampler=grid needs a finite list for search.space.{name}: give "
-                f"search.space.{name}.choices=[...] (or an int range of fewer than {max_values} values)"
+                f"+search.space.{name}.choices=[...] (or an int range of at most {max_values} values)"
             )
         values[name] = options
     if "hidden_units" in values:
-        depths = values.get("depth", [1])
+        depths = values.get("depth", [default_depth])
         for layer in range(1, max(depths) + 1):
             values[f"hidden_units_l{layer}"] = values["hidden_units"]
         del values["hidden_units"]

@@ -3,13 +3,10 @@ and recovering trials whose worker died.
 """
 
 import contextlib
-import fcntl
 import json
-import os
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +17,7 @@ from optuna.trial import TrialState
 from pipeline.config import Config, ConfigError
 from pipeline.data import Dataset
 from pipeline.search_space import grid
+from pipeline.tracking import process_alive
 from pipeline.uris import absolute_sqlite_uri, mask_password
 
 HEARTBEAT_SECONDS = 10  # a live worker writes a heartbeat this often
@@ -70,7 +68,9 @@ def sampler(config: Config, stream: tuple[int, int] = (0, 0)) -> optuna.samplers
         "random": lambda: optuna.samplers.RandomSampler(seed=seed, **options),
         "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed, **options),
         "qmc": lambda: optuna.samplers.QMCSampler(seed=seed, **options),
-        "grid": lambda: optuna.samplers.GridSampler(grid(config.search.space), seed=seed, **options),
+        "grid": lambda: optuna.samplers.GridSampler(
+            grid(config.search.space, default_depth=len(config.model.hidden_units)), seed=seed, **options
+        ),
     }
     try:
         with _quiet_experimental():
@@ -160,48 +160,13 @@ def used_budget(study: optuna.Study) -> int:
     return sum(counted(trial) for trial in study.get_trials(deepcopy=False))
 
 
-class BudgetLock:
-    """Serializes "check the budget, then create a trial" among workers on this machine.
-
-    With SQLite every worker is on this machine, so a file lock beside the database makes the trial
-    count exact; other storages get no lock (a sweep may then overshoot by up to workers - 1 trials).
-    ``release`` may be called any number of times.
-    """
-
-    def __init__(self, storage_url: str) -> None:
-        url = absolute_sqlite_uri(storage_url)
-        self.path = Path(url[len("sqlite:///") :] + ".budget.lock") if url.startswith("sqlite:///") else None
-        self._handle = None
-
-    def acquire(self) -> None:
-        if self.path is not None and self._handle is None:
-            self._handle = open(self.path, "a")  # noqa: SIM115 (held across calls, closed in release)
-            fcntl.flock(self._handle, fcntl.LOCK_EX)
-
-    def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def dead_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """RUNNING trials started on this machine by a process that no longer exists."""
     host = socket.gethostname()
     dead = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-        if worker_host == host and pid.isdigit() and not _alive(int(pid)):
+        if worker_host == host and pid.isdigit() and not process_alive(int(pid)):
             dead.append(trial)
     return dead
 

@@ -26,11 +26,12 @@ from pipeline import study as studies
 from pipeline.config import Config, ConfigError, register_schemas, to_config
 from pipeline.console import fail_cleanly
 from pipeline.data import Dataset
+from pipeline.locks import StoreLock
 from pipeline.objective import EXPECTED_FAILURES, Objective
 from pipeline.progress import Progress
 from pipeline.runner import load_config_dataset
 from pipeline.search_space import check_space
-from pipeline.tracking import Tracker
+from pipeline.tracking import Tracker, close_dead_runs
 
 register_schemas()
 
@@ -79,7 +80,7 @@ def run_worker(config: Config, parent_run_id: str, worker: int, deadline: float 
     study.sampler = studies.sampler(config, stream=(worker, studies.used_budget(study)))
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name)
     objective = Objective(config, dataset, tracker, parent_run_id)
-    lock = studies.BudgetLock(config.tracking.storage)
+    lock = StoreLock(config.tracking.storage, "budget")  # exact trial counts among local workers
     objective.before_trial = [lock.release]  # the trial exists once the objective runs: let others count it
     try:
         while deadline is None or time.time() < deadline:
@@ -132,13 +133,15 @@ def sweep(config: Config) -> int:
     """Create or resume the study, run its trials, and record the summary; returns the exit code."""
     dataset = load_config_dataset(config)  # bad data is refused before anything is created
     check_search(config, dataset)
-    # Initialise both stores once, here, before any worker starts: concurrent first-time schema
-    # creation corrupts SQLite stores.
+    # Initialise both stores once, here, before any worker starts (concurrent first-time schema
+    # creation corrupts SQLite stores); the lock also covers other sweeps of the study starting now.
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
-    rdb = studies.storage(config.tracking.storage)
-    study = studies.open_study(config, dataset, rdb)
-    parent = report.parent_run(tracker, study, config)
-    report.recover(study, rdb, tracker)
+    with StoreLock(config.tracking.storage, "init"):
+        rdb = studies.storage(config.tracking.storage)
+        study = studies.open_study(config, dataset, rdb)
+        close_dead_runs(tracker)
+        parent = report.parent_run(tracker, study, config)
+        report.recover(study, rdb, tracker)
     deadline = time.time() + config.search.timeout if config.search.timeout else None
     status = 0
     with Progress(config, study) as progress:
@@ -155,7 +158,8 @@ def sweep(config: Config) -> int:
             progress.close()
             report.crashed(study, rdb, tracker, parent, error)
             raise
-    report.finish(study, rdb, tracker, parent, config, dataset)
+    with StoreLock(config.tracking.storage, "init"):
+        report.finish(study, rdb, tracker, parent, config, dataset)
     return status
 
 

@@ -8,6 +8,8 @@ import functools
 import math
 import os
 import random
+import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +27,8 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
+from pipeline.config import ConfigError
+from pipeline.locks import StoreLock
 from pipeline.uris import absolute_path, absolute_sqlite_uri
 
 T = TypeVar("T")
@@ -58,6 +62,28 @@ def _retry(call: Callable[..., T], *args: Any, attempts: int = 12, **kwargs: Any
     raise AssertionError("unreachable")
 
 
+def atomic_copy(source: Path, destination: Path) -> None:
+    """Copy ``source`` to ``destination`` through a synced temporary file and a rename."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as target, open(source, "rb") as origin:
+            shutil.copyfileobj(origin, target, length=1 << 20)
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(temporary, destination)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def client(tracking_uri: str) -> MlflowClient:
+    """An MLflow client; the first one on a new store creates its schema, which two processes must
+    not do at once (it corrupts SQLite stores), hence the lock."""
+    with StoreLock(tracking_uri, "init"):
+        return MlflowClient(tracking_uri)
+
+
 def configure(tracking_uri: str) -> str:
     """Point this process's MLflow at ``tracking_uri`` (relative SQLite paths made absolute); returns it."""
     uri = absolute_sqlite_uri(tracking_uri)
@@ -71,23 +97,25 @@ class Tracker:
 
     def __init__(self, tracking_uri: str, experiment_name: str, artifact_location: str | None = None) -> None:
         self.tracking_uri = configure(tracking_uri)
-        self.client = MlflowClient(self.tracking_uri)
+        self.client = client(self.tracking_uri)
+        self.experiment_id = self._experiment(experiment_name, artifact_location)
+
+    def _experiment(self, experiment_name: str, artifact_location: str | None) -> str:
         experiment = _retry(self.client.get_experiment_by_name, experiment_name)
         if experiment is None:
             location = absolute_path(artifact_location) if artifact_location else None
             if location and "://" not in location and ":" not in location.split("/")[0]:
                 location = str(Path(location) / experiment_name)
             try:
-                self.experiment_id = _retry(self.client.create_experiment, experiment_name, location)
-            except MlflowException:  # another worker created it first
-                self.experiment_id = _retry(self.client.get_experiment_by_name, experiment_name).experiment_id
-        else:
-            if experiment.lifecycle_stage == "deleted":
-                raise ValueError(
-                    f"MLflow experiment {experiment_name!r} is deleted; restore it in the UI or choose "
-                    "another tracking.experiment_name"
-                )
-            self.experiment_id = experiment.experiment_id
+                return _retry(self.client.create_experiment, experiment_name, location)
+            except MlflowException:  # another process created it first
+                return _retry(self.client.get_experiment_by_name, experiment_name).experiment_id
+        if experiment.lifecycle_stage == "deleted":
+            raise ConfigError(
+                f"MLflow experiment {experiment_name!r} is deleted; restore it in the UI "
+                "(or `mlflow experiments restore`) or choose another tracking.experiment_name"
+            )
+        return experiment.experiment_id
 
     def start_run(
         self, run_name: str, tags: dict[str, str] | None = None, parent_run_id: str | None = None
@@ -127,6 +155,7 @@ class RunRecorder:
         self._metrics: list[Metric] = []
         self._params: list[Param] = []
         self._tags: dict[str, str] = {}
+        self._artifact_uri: str | None = None
         self.dropped_non_finite: list[str] = []
 
     def add_params(self, params: dict[str, Any]) -> None:
@@ -176,7 +205,26 @@ class RunRecorder:
         self.flush()
 
     def log_file(self, path: str | Path, artifact_path: str | None = None) -> None:
-        _retry(self.client.log_artifact, self.run_id, str(path), artifact_path)
+        """Store a file among the run's artifacts (under ``artifact_path``).
+
+        Into a local artifact folder the file is copied beside its destination, synced and renamed
+        into place, so a full disk or a crash never leaves a truncated artifact; remote stores get
+        MLflow's own upload.
+        """
+        folder = self._local_artifact_folder()
+        if folder is None:
+            _retry(self.client.log_artifact, self.run_id, str(path), artifact_path)
+            return
+        destination = folder / (artifact_path or "") / Path(path).name
+        atomic_copy(Path(path), destination)
+
+    def _local_artifact_folder(self) -> Path | None:
+        if self._artifact_uri is None:
+            self._artifact_uri = _retry(self.client.get_run, self.run_id).info.artifact_uri
+        uri = self._artifact_uri
+        if uri.startswith("file://"):
+            return Path(uri[len("file://") :])
+        return Path(uri) if "://" not in uri and not uri.startswith("mlflow-artifacts:") else None
 
     def log_text(self, text: str, artifact_file: str) -> None:
         with tempfile.TemporaryDirectory() as folder:
@@ -260,7 +308,34 @@ def _versions() -> dict[str, str]:
 
 def environment_tags() -> dict[str, str]:
     """Package versions and the process id, for every run."""
-    return {**_versions(), "pid": str(os.getpid())}
+    return {**_versions(), "host": socket.gethostname(), "pid": str(os.getpid())}
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def close_dead_runs(tracker: Tracker) -> list[str]:
+    """Mark KILLED every RUNNING run of the experiment whose process, on this machine, is gone.
+
+    A SIGKILLed or out-of-memory-killed process cannot close its own run; the next command does.
+    """
+    host, closed = socket.gethostname(), []
+    for run in tracker.search("attributes.status = 'RUNNING'"):
+        pid = run.data.tags.get("pid", "")
+        if run.data.tags.get("host") == host and pid.isdigit() and not process_alive(int(pid)):
+            recorder = tracker.recorder(run.info.run_id)
+            recorder.add_tags({"failure_reason": f"process {pid} on {host} died before closing this run"})
+            recorder.finish(STATUS_KILLED)
+            closed.append(run.info.run_id)
+    return closed
 
 
 def _version(package: str) -> str:
@@ -272,23 +347,23 @@ def _version(package: str) -> str:
 
 def download_artifact(tracking_uri: str, run_id: str, artifact_path: str, folder: Path) -> Path:
     """Copy one artifact of ``run_id`` into ``folder``; ``LookupError`` if the run or artifact is absent."""
-    client = MlflowClient(configure(tracking_uri))
+    store = client(configure(tracking_uri))
     try:
-        _retry(client.get_run, run_id)
+        _retry(store.get_run, run_id)
     except MlflowException as error:
         raise LookupError(f"no run {run_id!r} in {tracking_uri}: {error.message}") from None
     try:
-        return Path(_retry(client.download_artifacts, run_id, artifact_path, str(folder)))
+        return Path(_retry(store.download_artifacts, run_id, artifact_path, str(folder)))
     except (MlflowException, OSError) as error:
         raise LookupError(f"run {run_id} has no artifact {artifact_path!r}: {error}") from None
 
 
-def metric_histories(client: MlflowClient, run_id: str) -> dict[str, list[tuple[int, float]]]:
+def metric_histories(store: MlflowClient, run_id: str) -> dict[str, list[tuple[int, float]]]:
     """Every metric of a run as ``{key: [(step, value), ...]}`` sorted by step."""
-    run = _retry(client.get_run, run_id)
+    run = _retry(store.get_run, run_id)
     histories = {}
     for key in run.data.metrics:
-        points = _retry(client.get_metric_history, run_id, key)
+        points = _retry(store.get_metric_history, run_id, key)
         histories[key] = sorted((point.step, point.value) for point in points)
     return histories
 
@@ -307,9 +382,9 @@ def reopen_run(tracker: Tracker, run_id: str) -> bool:
 
 def search_runs(tracking_uri: str, experiment_names: list[str] | None, filter_string: str) -> pd.DataFrame:
     """Runs as a pandas table (``mlflow.search_runs``); all experiments when ``experiment_names`` is None."""
-    configure(tracking_uri)
+    uri = configure(tracking_uri)
     if experiment_names is None:
-        experiment_names = [e.name for e in _retry(MlflowClient(mlflow.get_tracking_uri()).search_experiments)]
+        experiment_names = [e.name for e in _retry(client(uri).search_experiments)]
     if not experiment_names:
         return pd.DataFrame()
     return _retry(
