@@ -1,5 +1,6 @@
 """What the entry points print: short results, and clear one-line errors instead of tracebacks."""
 
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,18 +10,36 @@ from pipeline.config import ConfigError
 from pipeline.data import DataError
 from pipeline.uris import mask_password
 
-# Exit codes: 1 for a refused input or a failed run, 130 for Ctrl-C (the shell's convention).
+# Exit codes: 1 for a refused input or a failed run, 130 for Ctrl-C, 143 for SIGTERM (the shell's
+# conventions).
 EXPECTED_ERRORS = (ConfigError, DataError, DivergenceError, ModelFileError)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that whatever is running closes its trial and run on the way out."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated("SIGTERM")
+
+
+def handle_sigterm() -> None:
+    """From now on SIGTERM raises ``Terminated`` in the main thread instead of killing the process."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 @contextmanager
 def fail_cleanly() -> Iterator[None]:
-    """Turn the errors a user can fix into one clear message and exit code 1; Ctrl-C into exit 130."""
+    """Turn the errors a user can fix into one clear message and exit code 1; Ctrl-C into exit 130,
+    SIGTERM into 143."""
     try:
         yield
     except EXPECTED_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        sys.exit(143)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)

@@ -8,6 +8,7 @@ Ctrl-C or SIGTERM fail the trial and leave its run KILLED.
 import math
 import os
 import socket
+import sys
 
 import numpy as np
 import optuna
@@ -99,7 +100,9 @@ class Objective:
             raise
         except EXPECTED_FAILURES as error:
             trial.set_user_attr("outcome", "failed")
-            trial.set_user_attr("failure_reason", fail(recorder, error, STATUS_FAILED))
+            reason = fail(recorder, error, STATUS_FAILED)
+            trial.set_user_attr("failure_reason", reason)
+            print(f"trial {trial.number} failed, the sweep goes on: {reason}", file=sys.stderr)
             raise
         except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM turned into an interrupt by the sweep
             fail(recorder, interrupt, STATUS_KILLED)

@@ -3,6 +3,7 @@ given the sweep's summary at the end (best trial, trials table, Optuna plots, re
 """
 
 import json
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -83,6 +84,7 @@ def interrupted(
     fail_and_retry(study, rdb, dead_trials(study))
     reconcile(study, tracker)
     parent.finish(STATUS_KILLED, f"interrupted ({type(error).__name__}); run the same command to resume")
+    print(f"{type(error).__name__}: the sweep stopped; run the same command to resume it", file=sys.stderr)
 
 
 def crashed(study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunRecorder, error: BaseException) -> None:

@@ -12,7 +12,6 @@ trials have finished in total. Exit codes: 0 done, 1 refused input or a trial cr
 """
 
 import multiprocessing
-import signal
 import sys
 import time
 
@@ -24,7 +23,7 @@ from threadpoolctl import threadpool_limits
 from pipeline import report
 from pipeline import study as studies
 from pipeline.config import Config, ConfigError, register_schemas, to_config
-from pipeline.console import fail_cleanly
+from pipeline.console import Terminated, fail_cleanly, handle_sigterm
 from pipeline.data import Dataset
 from pipeline.locks import StoreLock
 from pipeline.objective import EXPECTED_FAILURES, Objective
@@ -34,14 +33,6 @@ from pipeline.search_space import check_space
 from pipeline.tracking import Tracker, close_dead_runs
 
 register_schemas()
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the running trial and its run are closed on the way out."""
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated("SIGTERM")
 
 
 def logged_metrics(dataset: Dataset) -> list[str]:
@@ -70,8 +61,8 @@ def check_search(config: Config, dataset: Dataset) -> None:
 
 def run_worker(config: Config, parent_run_id: str, worker: int, deadline: float | None, one_thread: bool) -> None:
     """Run trials until the study's budget is used up or the deadline passes."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    handle_sigterm()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     limits = threadpool_limits(1) if one_thread else None  # parallel workers must not fight over the cores
     dataset = load_config_dataset(config)
     rdb = studies.storage(config.tracking.storage)
@@ -165,8 +156,8 @@ def sweep(config: Config) -> int:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> int:
-    signal.signal(signal.SIGTERM, _raise_terminated)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    handle_sigterm()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     with fail_cleanly():
         code = sweep(to_config(cfg))
     if code:

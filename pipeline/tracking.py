@@ -377,6 +377,8 @@ def reopen_run(tracker: Tracker, run_id: str) -> bool:
     if run.info.lifecycle_stage == "deleted":
         return False
     _retry(tracker.client.update_run, run_id, status=STATUS_RUNNING)
+    if "failure_reason" in run.data.tags:  # left by an interrupted session: no longer true
+        _retry(tracker.client.delete_tag, run_id, "failure_reason")
     return True
 
 

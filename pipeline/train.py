@@ -13,9 +13,9 @@ import hydra
 from omegaconf import DictConfig
 
 from pipeline.config import Config, register_schemas, to_config
-from pipeline.console import fail_cleanly, print_result
+from pipeline.console import fail_cleanly, handle_sigterm, print_result
 from pipeline.runner import fail, load_config_dataset, output_layer, start_record, succeed, train_and_record
-from pipeline.tracking import STATUS_FAILED, STATUS_KILLED, Tracker
+from pipeline.tracking import STATUS_FAILED, STATUS_KILLED, Tracker, close_dead_runs
 
 register_schemas()
 
@@ -30,6 +30,7 @@ def train_once(config: Config, extra_tags: dict[str, str] | None = None) -> tupl
     output_layer(config, dataset)  # so is an output layer that does not fit the data's task
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
     name = f"{config.dataset.name}-{'x'.join(map(str, config.model.hidden_units)) or 'logistic'}"
+    close_dead_runs(tracker)
     recorder = tracker.start_run(name, {"kind": "train", **(extra_tags or {})})
     try:
         start_record(recorder, config, dataset, {})
@@ -52,6 +53,7 @@ def train_once(config: Config, extra_tags: dict[str, str] | None = None) -> tupl
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
+    handle_sigterm()
     with fail_cleanly():
         config = to_config(cfg)
         run_id, test_metrics = train_once(config)
