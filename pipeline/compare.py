@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.tracking import search_runs
+from pipeline.uris import sqlite_file
 
 COLUMNS = (
     "params.dataset",
@@ -51,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-statuses", action="store_true", help="include FAILED and KILLED runs")
     parser.add_argument("--output", type=Path, default=Path("leaderboard.csv"))
     args = parser.parse_args(argv)
+    store = sqlite_file(args.tracking_uri)
+    if store is not None and not store.is_file():  # opening it would create an empty store
+        print(f"error: no MLflow store at {store}; give the one holding the runs with --tracking-uri", file=sys.stderr)
+        return 1
     filters = [] if args.all_statuses else ["attributes.status = 'FINISHED'"]
     filters.append("tags.kind != 'study'")
     if args.study:

@@ -1,5 +1,6 @@
 """What the entry points print: short results, and clear one-line errors instead of tracebacks."""
 
+import errno
 import signal
 import sys
 from collections.abc import Iterator
@@ -37,12 +38,34 @@ def fail_cleanly() -> Iterator[None]:
     except EXPECTED_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except Exception as error:
+        if not write_failed(error):
+            raise
+        print(
+            f"error: a write failed ({error}). What was recorded before is intact (files are written to a "
+            "temporary name and renamed); free some space and run the same command again to resume.",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     except Terminated:
         print("terminated", file=sys.stderr)
         sys.exit(143)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def write_failed(error: BaseException) -> bool:
+    """Whether ``error`` (or its cause) is a full disk, an exceeded quota or a file size limit."""
+    for _ in range(10):  # a bounded walk down the chain of causes
+        if error is None:
+            return False
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return True
+        if "disk is full" in str(error) or "No space left" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def print_result(run_id: str, metrics: dict[str, float], tracking_uri: str) -> None:

@@ -15,6 +15,7 @@ import optuna
 
 from models import DivergenceError
 from pipeline.config import Config
+from pipeline.console import write_failed
 from pipeline.data import Dataset
 from pipeline.runner import fail, start_record, succeed, train_and_record
 from pipeline.search_space import apply, suggest
@@ -108,7 +109,8 @@ class Objective:
             fail(recorder, interrupt, STATUS_KILLED)
             raise
         except BaseException as error:
-            trial.set_user_attr("outcome", "error")
+            if not write_failed(error):  # a full disk is not the trial's fault: it does not use budget
+                trial.set_user_attr("outcome", "error")
             trial.set_user_attr("failure_reason", fail(recorder, error, STATUS_FAILED))
             raise
         trial.set_user_attr("outcome", "complete")

@@ -88,8 +88,12 @@ def interrupted(
 
 
 def crashed(study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunRecorder, error: BaseException) -> None:
-    reconcile(study, tracker)
-    parent.finish(STATUS_FAILED, f"{type(error).__name__}: {error}")
+    """A trial hit a bug (or a write failed): close what can be closed; the caller re-raises ``error``."""
+    try:
+        reconcile(study, tracker)
+        parent.finish(STATUS_FAILED, f"{type(error).__name__}: {error}")
+    except Exception as also:  # the store may be what failed; the original error is the one to report
+        print(f"could not close the parent run: {also}", file=sys.stderr)
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:

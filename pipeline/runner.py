@@ -253,7 +253,10 @@ def fail(recorder: RunRecorder, error: BaseException, status: str = STATUS_FAILE
     traceback as the artifact ``traceback.txt``."""
     reason = f"{type(error).__name__}: {error}"
     if not expected and not isinstance(error, DivergenceError | KeyboardInterrupt):
-        recorder.log_text("".join(traceback.format_exception(error)), "traceback.txt")
+        try:
+            recorder.log_text("".join(traceback.format_exception(error)), "traceback.txt")
+        except Exception as unwritable:  # e.g. the disk is full: closing the run matters more
+            reason += f" (traceback not saved: {unwritable})"
     recorder.finish(status, reason)
     return reason
 

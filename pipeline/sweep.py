@@ -150,7 +150,11 @@ def sweep(config: Config) -> int:
             report.crashed(study, rdb, tracker, parent, error)
             raise
     with StoreLock(config.tracking.storage, "init"):
-        report.finish(study, rdb, tracker, parent, config, dataset)
+        try:
+            report.finish(study, rdb, tracker, parent, config, dataset)
+        except BaseException as error:  # e.g. a full disk while publishing the best model
+            report.crashed(study, rdb, tracker, parent, error)
+            raise
     return status
 
 
