@@ -1,8 +1,10 @@
 """The trained network as an MLflow pyfunc model: raw feature rows in, predictions out.
 
-``mlflow.pyfunc.load_model(uri).predict(rows)`` takes a pandas DataFrame (columns named like the
-training features) or an array ``(m, n_x)`` of raw, unscaled features, applies the training split's
-scaling, and returns class names for classification or values for regression.
+``mlflow.pyfunc.load_model(uri).predict(rows)`` takes raw, unscaled features, one example per row,
+applies the training split's scaling, and returns class names for classification or values for
+regression. Tables (up to 256 features) are a pandas DataFrame whose columns are named like the
+training features, in any order (the logged signature checks the names); wider inputs such as
+images are an array ``(m, n_x)``.
 """
 
 import json
