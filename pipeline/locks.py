@@ -1,37 +1,58 @@
-"""File locks beside SQLite stores, for processes on one machine that share a store.
+"""Locks shared by every process that uses one store, so that they take turns where it matters:
+first-time schema creation, the budget check before a new trial, the end-of-sweep summary.
 
-SQLite stores only ever serve one machine, so a lock file next to the database is enough to
-serialize first-time schema creation, the budget check before a new trial, and the end-of-sweep
-summary. For server stores (PostgreSQL, an MLflow server) the locks do nothing.
+SQLite stores serve one machine: a lock file beside the database is enough. PostgreSQL stores
+serve many: a session-level advisory lock in the database itself. Other stores get no lock.
 """
 
 import fcntl
+import zlib
 from pathlib import Path
 from types import TracebackType
+
+import sqlalchemy
 
 from pipeline.uris import absolute_sqlite_uri
 
 _SQLITE = "sqlite:///"
+_engines: dict[str, sqlalchemy.Engine] = {}
+
+
+def _engine(url: str) -> sqlalchemy.Engine:
+    if url not in _engines:  # one small pool per store and process, reused by every lock
+        _engines[url] = sqlalchemy.create_engine(url, pool_size=1, max_overflow=2, pool_pre_ping=True)
+    return _engines[url]
 
 
 class StoreLock:
-    """An exclusive lock named ``<database>.<purpose>.lock``; ``release`` may be called any number of times."""
+    """An exclusive lock on ``purpose`` for one store; ``release`` may be called any number of times."""
 
     def __init__(self, store_uri: str, purpose: str) -> None:
         uri = absolute_sqlite_uri(store_uri)
         self.path = Path(f"{uri[len(_SQLITE) :]}.{purpose}.lock") if uri.startswith(_SQLITE) else None
+        self.postgres_url = uri if uri.startswith(("postgresql", "postgres")) else None
+        self.key = zlib.crc32(f"deepsweep:{purpose}".encode())  # the advisory lock's number
         self._handle = None
+        self._connection: sqlalchemy.Connection | None = None
 
     def acquire(self) -> None:
         if self.path is not None and self._handle is None:
             self._handle = open(self.path, "a")  # noqa: SIM115 (held across calls, closed in release)
             fcntl.flock(self._handle, fcntl.LOCK_EX)
+        elif self.postgres_url is not None and self._connection is None:
+            self._connection = _engine(self.postgres_url).connect()
+            self._connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
 
     def release(self) -> None:
         if self._handle is not None:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
+        if self._connection is not None:
+            self._connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            self._connection.rollback()
+            self._connection.close()
+            self._connection = None
 
     def __enter__(self) -> "StoreLock":
         self.acquire()

@@ -67,7 +67,12 @@ class Objective:
         config = self.trial_config(trial)
         recorder = self.tracker.start_run(
             f"trial-{trial.number}",
-            {"kind": "trial", "study_name": self.config.study_name, "trial_number": str(trial.number)},
+            {
+                "kind": "trial",
+                "study_name": self.config.study_name,
+                "trial_number": str(trial.number),
+                **({"retry_of_trial": str(trial.user_attrs["retry_of"])} if "retry_of" in trial.user_attrs else {}),
+            },
             parent_run_id=self.parent_run_id,
         )
         trial.set_user_attr("mlflow_run_id", recorder.run_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from pipeline.config import Config, ConfigError
@@ -40,7 +40,7 @@ def storage(url: str) -> RDBStorage:
             engine_kwargs=engine_kwargs,
             heartbeat_interval=HEARTBEAT_SECONDS,
             grace_period=GRACE_SECONDS,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
+            heartbeat_stale_trial_callback=retry_trial,
         )
 
 
@@ -171,13 +171,35 @@ def dead_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return dead
 
 
+# User attributes that describe one attempt, not the trial: a retry starts without them (a stale
+# ``worker`` would make the retry itself look dead until its objective starts).
+ATTEMPT_ATTRS = ("worker", "mlflow_run_id", "outcome", "failure_reason")
+
+
+def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Enqueue a failed trial again with the same parameters and seed, at most ``MAX_RETRIES`` times."""
+    history = [*trial.system_attrs.get("retry_history", []), trial.number]
+    if len(history) > MAX_RETRIES:
+        return
+    study.add_trial(
+        optuna.create_trial(
+            state=TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs={
+                **{key: value for key, value in trial.user_attrs.items() if key not in ATTEMPT_ATTRS},
+                "retry_of": trial.number,
+            },
+            system_attrs={"failed_trial": history[0], "retry_history": history},
+        )
+    )
+
+
 def fail_and_retry(study: optuna.Study, rdb: RDBStorage, trials: list[optuna.trial.FrozenTrial]) -> None:
     """Fail trials whose worker died and enqueue each again with the same parameters."""
-    with _quiet_experimental():
-        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
     for trial in trials:
         try:
             rdb.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another process got there first
-        retry(study, rdb.get_trial(trial._trial_id))
+        retry_trial(study, rdb.get_trial(trial._trial_id))

@@ -71,7 +71,7 @@ def run_worker(config: Config, parent_run_id: str, worker: int, deadline: float 
     study.sampler = studies.sampler(config, stream=(worker, studies.used_budget(study)))
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name)
     objective = Objective(config, dataset, tracker, parent_run_id)
-    lock = StoreLock(config.tracking.storage, "budget")  # exact trial counts among local workers
+    lock = StoreLock(config.tracking.storage, "budget")  # exact trial counts among all workers
     objective.before_trial = [lock.release]  # the trial exists once the objective runs: let others count it
     try:
         while deadline is None or time.time() < deadline:
