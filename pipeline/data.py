@@ -299,7 +299,7 @@ def _check_finite(file: Path, frame: pd.DataFrame) -> None:
     if counts.any():
         where = ", ".join(f"{c!r}: {n} rows" for c, n in counts[counts > 0].items())
         raise DataError(
-            f"{file}: missing or infinite values in {where} ({int(bad.any(axis=1).sum())} rows in all); "
+            f"{file}: missing or infinite values in {where} ({int(bad.any(axis=1).sum())} affected rows in all); "
             "drop or impute those rows first"
         )
 
