@@ -399,7 +399,8 @@ def test_csv_refuses_missing_and_infinite_values(tmp_path: Path) -> None:
     frame.loc[9, "label"] = None
     file = _write_csv(tmp_path, frame, "holes.csv")
     _refuse(
-        r"holes\.csv: missing or infinite values in 'a': 2 rows, 'b': 2 rows, 'label': 1 rows \(4 affected rows in all\)",
+        r"holes\.csv: missing or infinite values in 'a': 2 rows, 'b': 2 rows, 'label': 1 rows "
+        r"\(4 affected rows in all\)",
         path=file,
         target="label",
     )
