@@ -121,7 +121,8 @@ class Tracker:
         self, run_name: str, tags: dict[str, str] | None = None, parent_run_id: str | None = None
     ) -> "RunRecorder":
         """Create a RUNNING run (nested under ``parent_run_id`` when given)."""
-        all_tags = {MLFLOW_RUN_NAME: run_name, **(tags or {})}
+        # host and pid from the first write: a run whose process dies at any point can be closed later
+        all_tags = {MLFLOW_RUN_NAME: run_name, "host": socket.gethostname(), "pid": str(os.getpid()), **(tags or {})}
         if parent_run_id:
             all_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
         run = _retry(self.client.create_run, self.experiment_id, tags=all_tags)

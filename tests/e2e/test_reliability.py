@@ -23,6 +23,8 @@ import pytest
 from mlflow import MlflowClient
 
 from models import ModelFileError
+from pipeline.locks import StoreLock
+from pipeline.tracking import client as tracking_client
 
 ENV = {key: value for key, value in os.environ.items() if key not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")}
 QUICK = ("dataset=iris", "train.epochs=3", "pruner=none")
@@ -50,13 +52,17 @@ def start(module: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
 
 
 def study(cwd: Path, name: str) -> optuna.Study:
-    return optuna.load_study(study_name=name, storage=f"sqlite:///{cwd}/mlruns/optuna.db")
+    """The study; the store-creation lock keeps this from racing a command creating the store."""
+    storage = f"sqlite:///{cwd}/mlruns/optuna.db"
+    with StoreLock(storage, "init"):
+        return optuna.load_study(study_name=name, storage=storage)
 
 
 def runs(cwd: Path, experiment: str) -> list:
-    client = MlflowClient(f"sqlite:///{cwd}/mlruns/mlflow.db")
-    found = client.get_experiment_by_name(experiment)
-    return [] if found is None else client.search_runs([found.experiment_id], max_results=10_000)
+    """The experiment's runs; the store-creation lock keeps this from racing a command creating the store."""
+    store = tracking_client(f"sqlite:///{cwd}/mlruns/mlflow.db")
+    found = store.get_experiment_by_name(experiment)
+    return [] if found is None else store.search_runs([found.experiment_id], max_results=10_000)
 
 
 def nothing_created(cwd: Path) -> bool:
