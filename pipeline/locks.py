@@ -1,11 +1,13 @@
 """Locks shared by every process that uses one store, so that they take turns where it matters:
-first-time schema creation, the budget check before a new trial, the end-of-sweep summary.
+first-time schema creation, the budget check before a new trial, the end-of-sweep summary; and the
+one SQLite setting the stores get (write-ahead logging).
 
 SQLite stores serve one machine: a lock file beside the database is enough. PostgreSQL stores
 serve many: a session-level advisory lock in the database itself. Other stores get no lock.
 """
 
 import fcntl
+import sqlite3
 import zlib
 from pathlib import Path
 from types import TracebackType
@@ -60,3 +62,15 @@ class StoreLock:
 
     def __exit__(self, kind: type | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.release()
+
+
+def enable_wal(store_uri: str) -> None:
+    """Put a SQLite store in write-ahead-log mode (a setting kept in the file; no-op for other stores).
+
+    Readers then never block the writer and commits cost one sequential append instead of a journal
+    and a database write: fewer "database is locked" waits between workers, faster small writes.
+    """
+    uri = absolute_sqlite_uri(store_uri)
+    if uri.startswith(_SQLITE) and Path(uri[len(_SQLITE) :]).exists():
+        with sqlite3.connect(uri[len(_SQLITE) :], timeout=60) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")

@@ -220,13 +220,12 @@ def record_artifacts(
     log_plot: bool,
 ) -> None:
     """Trained parameters, and optionally the learning curves and the pyfunc model."""
-    with tempfile.TemporaryDirectory() as folder:
-        parameters = network.save(Path(folder) / "network.npz")
-        recorder.log_file(parameters)
-        if log_plot and history:
-            log_learning_curves(recorder, history, f"{dataset.name}: {network.layer_dims}")
-        if log_model:
-            log_network_model(recorder, parameters, dataset, Path(folder))
+    recorder.save_artifact("network.npz", network.save)
+    if log_plot and history:
+        log_learning_curves(recorder, history, f"{dataset.name}: {network.layer_dims}")
+    if log_model:
+        with tempfile.TemporaryDirectory() as folder:
+            log_network_model(recorder, network.save(Path(folder) / "network.npz"), dataset, Path(folder))
 
 
 def log_learning_curves(recorder: RunRecorder, history: dict[str, list[tuple[int, float]]], title: str) -> None:

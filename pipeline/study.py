@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from pipeline.config import Config, ConfigError
 from pipeline.data import Dataset
+from pipeline.locks import enable_wal
 from pipeline.search_space import grid
 from pipeline.tracking import process_alive
 from pipeline.uris import absolute_sqlite_uri, mask_password
@@ -35,13 +36,15 @@ def storage(url: str) -> RDBStorage:
     url = absolute_sqlite_uri(url)
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     with _quiet_experimental():
-        return RDBStorage(
+        rdb = RDBStorage(
             url,
             engine_kwargs=engine_kwargs,
             heartbeat_interval=HEARTBEAT_SECONDS,
             grace_period=GRACE_SECONDS,
             heartbeat_stale_trial_callback=retry_trial,
         )
+    enable_wal(url)
+    return rdb
 
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from pipeline.config import ConfigError
-from pipeline.locks import StoreLock
+from pipeline.locks import StoreLock, enable_wal
 from pipeline.uris import absolute_path, absolute_sqlite_uri
 
 T = TypeVar("T")
@@ -62,26 +62,14 @@ def _retry(call: Callable[..., T], *args: Any, attempts: int = 12, **kwargs: Any
     raise AssertionError("unreachable")
 
 
-def atomic_copy(source: Path, destination: Path) -> None:
-    """Copy ``source`` to ``destination`` through a synced temporary file and a rename."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as target, open(source, "rb") as origin:
-            shutil.copyfileobj(origin, target, length=1 << 20)
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def client(tracking_uri: str) -> MlflowClient:
     """An MLflow client; the first one on a new store creates its schema, which two processes must
     not do at once (it corrupts SQLite stores), hence the lock."""
     with StoreLock(tracking_uri, "init"):
-        return MlflowClient(tracking_uri)
+        store = MlflowClient(tracking_uri)
+        store.search_experiments(max_results=1)  # the schema exists once this returns
+        enable_wal(tracking_uri)
+        return store
 
 
 def configure(tracking_uri: str) -> str:
@@ -126,7 +114,7 @@ class Tracker:
         if parent_run_id:
             all_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
         run = _retry(self.client.create_run, self.experiment_id, tags=all_tags)
-        return RunRecorder(self.client, run.info.run_id)
+        return RunRecorder(self.client, run.info.run_id, run.info.artifact_uri)
 
     def recorder(self, run_id: str) -> "RunRecorder":
         """A recorder for an existing run."""
@@ -150,13 +138,13 @@ class RunRecorder:
     calls as MLflow's limits allow: one store write instead of one per value.
     """
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
+    def __init__(self, client: MlflowClient, run_id: str, artifact_uri: str | None = None) -> None:
         self.client = client
         self.run_id = run_id
         self._metrics: list[Metric] = []
         self._params: list[Param] = []
         self._tags: dict[str, str] = {}
-        self._artifact_uri: str | None = None
+        self._artifact_uri = artifact_uri
         self.dropped_non_finite: list[str] = []
 
     def add_params(self, params: dict[str, Any]) -> None:
@@ -206,18 +194,35 @@ class RunRecorder:
         self.flush()
 
     def log_file(self, path: str | Path, artifact_path: str | None = None) -> None:
-        """Store a file among the run's artifacts (under ``artifact_path``).
+        """Store a file among the run's artifacts (under ``artifact_path``)."""
+        name = f"{artifact_path}/{Path(path).name}" if artifact_path else Path(path).name
+        self.save_artifact(name, lambda target: shutil.copyfile(path, target))
 
-        Into a local artifact folder the file is copied beside its destination, synced and renamed
-        into place, so a full disk or a crash never leaves a truncated artifact; remote stores get
-        MLflow's own upload.
+    def save_artifact(self, name: str, save: Callable[[Path], object]) -> None:
+        """Create the artifact ``name`` (e.g. ``plots/x.png``) by calling ``save(path)``.
+
+        In a local artifact folder ``save`` writes a temporary file beside the destination, which is
+        synced and renamed into place: a full disk or a crash never leaves a truncated artifact, and
+        no extra copy is made. Remote stores get the file through MLflow's own upload.
         """
         folder = self._local_artifact_folder()
         if folder is None:
-            _retry(self.client.log_artifact, self.run_id, str(path), artifact_path)
+            with tempfile.TemporaryDirectory() as scratch:
+                path = Path(scratch) / Path(name).name
+                save(path)
+                parent = str(Path(name).parent)
+                _retry(self.client.log_artifact, self.run_id, str(path), None if parent == "." else parent)
             return
-        destination = folder / (artifact_path or "") / Path(path).name
-        atomic_copy(Path(path), destination)
+        destination = folder / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        temporary = destination.with_name(f".partial-{os.getpid()}-{destination.name}")
+        try:
+            save(temporary)
+            with open(temporary, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temporary, destination)
+        finally:
+            temporary.unlink(missing_ok=True)
 
     def _local_artifact_folder(self) -> Path | None:
         if self._artifact_uri is None:
@@ -228,16 +233,10 @@ class RunRecorder:
         return Path(uri) if "://" not in uri and not uri.startswith("mlflow-artifacts:") else None
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / Path(artifact_file).name
-            path.write_text(text, encoding="utf-8")
-            self.log_file(path, str(Path(artifact_file).parent) if "/" in artifact_file else None)
+        self.save_artifact(artifact_file, lambda path: path.write_text(text, encoding="utf-8"))
 
     def log_figure(self, figure: Any, artifact_file: str) -> None:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / Path(artifact_file).name
-            figure.savefig(path, dpi=100, bbox_inches="tight")
-            self.log_file(path, str(Path(artifact_file).parent) if "/" in artifact_file else None)
+        self.save_artifact(artifact_file, lambda path: figure.savefig(path, dpi=100, bbox_inches="tight", format="png"))
 
     def log_pyfunc_model(
         self,
