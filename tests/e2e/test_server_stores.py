@@ -6,6 +6,7 @@ these tests are skipped with that reason.
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -59,11 +60,11 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         except OSError:
             pass
         if server.poll() is not None or time.time() > deadline:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             pytest.fail(f"mlflow server did not start: {(folder / 'server.log').read_text()[-3000:]}")
         time.sleep(0.5)
     yield url, folder
-    server.terminate()
+    os.killpg(server.pid, signal.SIGTERM)  # the server, its web workers and its job consumers
     server.wait(timeout=60)
     log.close()
 
