@@ -98,26 +98,31 @@ def _worker_entry(config: Config, parent_run_id: str, worker: int, deadline: flo
 
 
 def run_workers(config: Config, parent_run_id: str, deadline: float | None) -> int:
-    """Start ``search.workers`` processes against the same storage; returns the worst exit code."""
+    """Run ``search.workers`` workers against the same storage; returns the worst exit code.
+
+    This process is worker 0: its imports are done, so it starts trials at once while workers
+    1..N-1 start as fresh interpreters (several seconds of imports each).
+    """
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited locks or connections
-    processes = [
+    others = [
         context.Process(target=_worker_entry, args=(config, parent_run_id, index, deadline), name=f"worker-{index}")
-        for index in range(config.search.workers)
+        for index in range(1, config.search.workers)
     ]
-    for process in processes:
+    for process in others:
         process.start()
     try:
-        for process in processes:
+        run_worker(config, parent_run_id, 0, deadline, one_thread=True)
+        for process in others:
             process.join()
-    except KeyboardInterrupt as interrupt:
-        for process in processes:
+    except BaseException:
+        for process in others:
             if process.is_alive():
-                process.terminate()
-        for process in processes:
+                process.terminate()  # SIGTERM: each closes its trial and run on the way out
+        for process in others:
             process.join()
-        raise interrupt
-    codes = [process.exitcode or 0 for process in processes]
-    return max(codes, key=lambda code: (code != 0, code))
+        raise
+    codes = [process.exitcode or 0 for process in others]
+    return max(codes, key=lambda code: (code != 0, code), default=0)
 
 
 def sweep(config: Config) -> int:

@@ -26,8 +26,8 @@ from omegaconf import OmegaConf
 
 from models import DeepNetwork
 from pipeline.config import Config, register_schemas, to_config
-from pipeline.data import Dataset, load_dataset
 from pipeline.rerun import main as rerun_main
+from pipeline.runner import load_config_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300  # seconds per command: generous, a hung command must not hang the suite
@@ -108,22 +108,6 @@ def composed(*overrides: str) -> Config:
     """The config the commands build from ``overrides``, composed here the same way."""
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         return to_config(compose("config", overrides=list(overrides)))
-
-
-def dataset_of(config: Config) -> Dataset:
-    d = config.dataset
-    return load_dataset(
-        d.name,
-        path=d.path,
-        target=d.target,
-        task=d.task,
-        val_fraction=d.val_fraction,
-        test_fraction=d.test_fraction,
-        scaling=d.scaling,
-        n_samples=d.n_samples,
-        noise=d.noise,
-        seed=config.seed,
-    )
 
 
 @contextmanager
@@ -231,7 +215,7 @@ def test_pyfunc_model_of_the_model_uri_tag_reproduces_the_logged_test_accuracy(s
     assert {"test_cost", "test_accuracy"} <= set(metrics)
     assert math.isfinite(metrics["test_cost"]) and metrics["test_cost"] > 0
     # The pyfunc model, found through the run's model_uri tag, predicts class names from raw rows.
-    dataset = dataset_of(composed(*SMALL))
+    dataset = load_config_dataset(composed(*SMALL))
     with tracking_uri(store_uri(finished.cwd)):
         model = mlflow.pyfunc.load_model(run.data.tags["model_uri"])
     shift, multiplier = np.asarray(dataset.input_shift), np.asarray(dataset.input_multiplier)
@@ -270,7 +254,7 @@ def test_tags_record_git_commit_package_versions_and_data_fingerprint(small: tup
     assert tags.get("mlflow_version") == mlflow.__version__
     assert tags.get("deepsweep_version") == metadata.version("deepsweep")
     assert tags.get("hydra-core_version") == metadata.version("hydra-core")
-    assert tags.get("data_fingerprint") == dataset_of(composed(*SMALL)).fingerprint
+    assert tags.get("data_fingerprint") == load_config_dataset(composed(*SMALL)).fingerprint
     assert re.fullmatch(r"models:/.+", tags.get("model_uri", ""))
 
 
