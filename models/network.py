@@ -112,13 +112,16 @@ class DeepNetwork:
         """``accuracy`` for classification, ``rmse`` for regression."""
         return "rmse" if self.output == "linear" else "accuracy"
 
-    def _score_total(self, AL: np.ndarray, Y: np.ndarray) -> float:
+    def _score_total(self, AL: np.ndarray, Y: np.ndarray, labels: np.ndarray | None = None) -> float:
         """A sum over examples that ``_score_from_total`` turns into the score: correct
-        predictions for classification, squared errors for regression."""
+        predictions for classification, squared errors for regression. For softmax, a caller that
+        already has ``labels = Y.argmax(axis=0)`` ``(m,)`` may pass them to skip that argmax."""
         if self.output == "sigmoid":
             return float(np.count_nonzero((AL > 0.5) == (Y > 0.5)))
         if self.output == "softmax":
-            return float(np.count_nonzero(AL.argmax(axis=0) == Y.argmax(axis=0)))
+            if labels is None:
+                labels = Y.argmax(axis=0)
+            return float(np.count_nonzero(AL.argmax(axis=0) == labels))
         diff = (AL - Y).ravel()
         return float(np.dot(diff, diff))
 
@@ -166,6 +169,8 @@ class DeepNetwork:
             X_val = self._as_inputs(validation[0])
             Y_val = self._as_targets(validation[1], X_val.shape[1])
         m = X.shape[1]
+        # The targets' class indices are the same every epoch: find them once, not once per batch.
+        labels = Y.argmax(axis=0) if self.output == "softmax" else None
         step = make_optimizer(optimizer, self.parameters)
         history: dict[str, list[float]] = {}
         score = self.score_name
@@ -178,7 +183,7 @@ class DeepNetwork:
                     mb = Xb.shape[1]
                     AL, caches = forward_propagation(Xb, self.parameters, self.activations)
                     total_cost += mb * compute_cost(AL, Yb, self.activations, self.parameters, l2)
-                    total_score += self._score_total(AL, Yb)
+                    total_score += self._score_total(AL, Yb, None if labels is None else labels[batch])
                     grads = backward_propagation(AL, Yb, caches, l2)
                     step.update(self.parameters, grads, learning_rate)
                 metrics = {"cost": total_cost / m, score: self._score_from_total(total_score, m)}

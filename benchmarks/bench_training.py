@@ -1,0 +1,357 @@
+"""Time full-batch gradient-descent training of ``DeepNetwork`` against its peers and the BLAS floor.
+
+Contenders, each on one BLAS thread (``threadpoolctl``) and ``torch.set_num_threads(1)``:
+
+* ``ours``     — ``models.DeepNetwork(...).fit(X, Y, learning_rate=..., epochs=...)``, ReLU + softmax, full batch.
+* ``torch``    — the same architecture as ``nn.Linear``/``nn.ReLU``, ``F.cross_entropy``, ``optim.SGD``
+  full batch, started from *the same weights* as ours (skipped with a message when torch is missing).
+* ``sklearn``  — ``MLPClassifier`` on the same architecture and data: plain SGD (no momentum), batch = m,
+  ``alpha=0``, no shuffling, no early stopping, never stops before ``max_iter=epochs``.
+* ``floor``    — only the matrix products one epoch needs (``W·A`` per layer, ``dZ·A_prevᵀ`` per layer,
+  ``Wᵀ·dZ`` for layers 2..L) with ``np.dot`` into preallocated arrays of the same shapes and dtype.
+
+Cases: ``small`` is [64, 64, 32, 10] on scikit-learn's digits (1797 examples, standardized);
+``large`` is [784, 256, 128, 10] on 10000 synthetic examples (see ``synthetic_data``).
+
+Each timing covers a whole training run of ``epochs`` epochs (each contender's public training call,
+so its one-off input checks are included) and is reported per epoch; every contender is warmed up
+first, repeats are interleaved, and the median (and the best) over the repeats is reported.
+
+Run from the repository root::
+
+    python benchmarks/bench_training.py            # full run (about 2 minutes on 2 cores)
+    python benchmarks/bench_training.py --quick    # smoke run (about 20 seconds), figures are noisy
+
+The figures mean something only on an otherwise idle machine: the load average is printed before and
+after, and a ``cpu/wall`` below 1 in the table shows that another process took the core.
+"""
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info, threadpool_limits
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from a checkout, without installing the package
+    sys.path.insert(0, str(ROOT))
+
+from models import DeepNetwork  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # torch is an optional peer (the "bench" extra)
+    torch = None
+
+LEARNING_RATE = 0.05
+SEED = 0
+DTYPES = ("float64", "float32")
+# Variables that change which OpenBLAS kernel runs or how it blocks: shown so that figures can be compared.
+BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark problem: ``X`` ``(n_x, m)``, integer ``labels`` ``(m,)`` and the run lengths."""
+
+    name: str
+    layer_dims: tuple[int, ...]
+    X: np.ndarray
+    labels: np.ndarray
+    epochs: int
+    repeats: int
+    description: str
+
+
+def digits_data() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8×8 digits, standardized per pixel: ``X`` ``(64, 1797)``, labels ``(1797,)``."""
+    digits = load_digits()
+    return StandardScaler().fit_transform(digits.data).T.copy(), digits.target.astype(np.int64)
+
+
+def synthetic_data(n_x: int = 784, m: int = 10_000, classes: int = 10, seed: int = SEED) -> tuple:
+    """``X`` ``(n_x, m)`` standard normal from ``default_rng(seed)``; each label is the argmax of a random
+    linear teacher ``T·x`` (``T`` ``(classes, n_x)``, drawn next from the same generator), so the
+    classes are learnable and about balanced."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_x, m))
+    teacher = rng.standard_normal((classes, n_x))
+    return X, (teacher @ X).argmax(axis=0).astype(np.int64)
+
+
+class Stopwatch:
+    """Wall and process CPU seconds of a ``with`` block; CPU ≈ wall shows that only one thread worked."""
+
+    def __enter__(self) -> "Stopwatch":
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+# ----- contenders: each returns (stopwatch, last cost) for one training run -------------------------------
+def run_ours(case: Case, dtype: str, epochs: int) -> tuple[Stopwatch, float]:
+    network = DeepNetwork(case.layer_dims, output="softmax", init="he", seed=SEED, dtype=dtype)
+    X, Y = case.X.astype(dtype), case.labels.reshape(1, -1)
+    with Stopwatch() as watch:
+        history = network.fit(X, Y, learning_rate=LEARNING_RATE, epochs=epochs)
+    return watch, history["cost"][-1]
+
+
+def run_torch(case: Case, dtype: str, epochs: int) -> tuple[Stopwatch, float]:
+    # The same initial weights as ours: He-scaled normal draws from the same seed.
+    start_parameters = DeepNetwork(case.layer_dims, output="softmax", init="he", seed=SEED, dtype=dtype).parameters
+    layers: list = []
+    for l in range(1, len(case.layer_dims)):
+        linear = torch.nn.Linear(case.layer_dims[l - 1], case.layer_dims[l], dtype=getattr(torch, dtype))
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(start_parameters[f"W{l}"]))
+            linear.bias.copy_(torch.from_numpy(start_parameters[f"b{l}"].ravel()))
+        layers += [linear, torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])  # no ReLU after the output layer: cross_entropy takes logits
+    X = torch.from_numpy(np.ascontiguousarray(case.X.T, dtype=dtype))  # torch's layout: examples as rows
+    y = torch.from_numpy(case.labels)
+    sgd = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    costs = []
+    with Stopwatch() as watch:
+        for _ in range(epochs):
+            sgd.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(model(X), y)
+            loss.backward()
+            sgd.step()
+            costs.append(loss.item())  # ours keeps a cost history too
+    return watch, costs[-1]
+
+
+def run_sklearn(case: Case, dtype: str, epochs: int) -> tuple[Stopwatch, float]:
+    m = case.X.shape[1]
+    classifier = MLPClassifier(
+        hidden_layer_sizes=case.layer_dims[1:-1],
+        activation="relu",
+        solver="sgd",
+        alpha=0.0,
+        batch_size=m,
+        learning_rate="constant",
+        learning_rate_init=LEARNING_RATE,
+        max_iter=epochs,
+        shuffle=False,
+        random_state=SEED,
+        tol=0.0,  # tol must be >= 0; n_iter_no_change beyond max_iter is what keeps every epoch
+        n_iter_no_change=epochs + 1,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        early_stopping=False,
+    )
+    X = np.ascontiguousarray(case.X.T, dtype=dtype)  # scikit-learn's layout: examples as rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # reaching max_iter is the point here
+        with Stopwatch() as watch:
+            classifier.fit(X, case.labels)
+    assert classifier.n_iter_ == epochs, f"MLPClassifier stopped after {classifier.n_iter_} of {epochs} epochs"
+    return watch, classifier.loss_curve_[-1]
+
+
+def run_floor(case: Case, dtype: str, epochs: int) -> tuple[Stopwatch, float]:
+    """Only the matrix products of forward and backward propagation, on arrays allocated once."""
+    dims, m = case.layer_dims, case.X.shape[1]
+    rng = np.random.default_rng(SEED)
+    L = len(dims) - 1
+    A = [case.X.astype(dtype)] + [rng.standard_normal((dims[l], m)).astype(dtype) for l in range(1, L + 1)]
+    W = [None] + [rng.standard_normal((dims[l], dims[l - 1])).astype(dtype) for l in range(1, L + 1)]
+    dW = [None] + [np.empty_like(W[l]) for l in range(1, L + 1)]
+    dZ = [None] + [rng.standard_normal((dims[l], m)).astype(dtype) for l in range(1, L + 1)]
+    dA = [None] + [np.empty_like(A[l]) for l in range(1, L)]  # dA[l-1] = W[l]ᵀ·dZ[l], l = 2..L
+    with Stopwatch() as watch:
+        for _ in range(epochs):
+            for l in range(1, L + 1):
+                np.dot(W[l], A[l - 1], out=A[l])
+            for l in range(L, 0, -1):
+                np.dot(dZ[l], A[l - 1].T, out=dW[l])
+                if l > 1:
+                    np.dot(W[l].T, dZ[l], out=dA[l - 1])
+    return watch, float("nan")
+
+
+# ----- timing --------------------------------------------------------------------------------------------
+def contenders(skip: set[str]) -> dict[str, Callable[[Case, str, int], tuple[Stopwatch, float]]]:
+    table = {"ours": run_ours, "torch": run_torch, "sklearn": run_sklearn, "floor": run_floor}
+    if torch is None:
+        print("torch is not importable: skipping the PyTorch contender (pip install '.[bench]')")
+        skip = skip | {"torch"}
+    return {name: run for name, run in table.items() if name not in skip}
+
+
+def time_case(case: Case, dtype: str, runs: dict) -> dict[str, dict[str, float]]:
+    """Warm each contender up, then time ``case.repeats`` interleaved runs; seconds are per epoch."""
+    for run in runs.values():
+        run(case, dtype, max(2, case.epochs // 10))
+    watches: dict[str, list[Stopwatch]] = {name: [] for name in runs}
+    costs: dict[str, float] = {}
+    for _ in range(case.repeats):
+        for name, run in runs.items():
+            gc.collect()
+            watch, costs[name] = run(case, dtype, case.epochs)
+            watches[name].append(watch)
+    return {
+        name: {
+            "median": statistics.median(w.wall for w in runs_) / case.epochs,
+            "best": min(w.wall for w in runs_) / case.epochs,
+            "cpu_per_wall": sum(w.cpu for w in runs_) / sum(w.wall for w in runs_),
+            "cost": costs[name],
+        }
+        for name, runs_ in watches.items()
+    }
+
+
+def cpu_name() -> str:
+    """The processor's model name from ``/proc/cpuinfo`` (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_machine() -> str:
+    pools = [
+        f"{info['internal_api']} {info.get('version') or ''} ({Path(info['filepath']).name}, "
+        + (f"{info['architecture']} kernel, " if info.get("architecture") else "")
+        + f"{info['num_threads']} thread)"
+        for info in threadpool_info()
+    ]
+    env = {key: os.environ[key] for key in BLAS_VARIABLES if key in os.environ}
+    torch_text = "torch absent" if torch is None else f"torch {torch.__version__} ({torch.get_num_threads()} thread)"
+    return "\n".join(
+        [
+            f"machine: {cpu_name()}, {os.cpu_count()} cores, python {platform.python_version()}",
+            f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, {torch_text}",
+            "thread pools under the 1-thread limit: " + ("; ".join(pools) or "none found"),
+            f"BLAS environment variables: {env or 'none set'}",
+            f"load average (1 min) before the run: {os.getloadavg()[0]:.2f}",
+        ]
+    )
+
+
+def print_table(results: list[tuple[Case, str, dict]]) -> None:
+    header = (
+        f"{'case':<6} {'contender':<9} {'dtype':<8} {'epochs':>6} {'s/epoch':>10} {'best':>10} "
+        f"{'ours/this':>9} {'cpu/wall':>8} {'last cost':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for case, dtype, timing in results:
+        ours = timing.get("ours", {}).get("median")
+        for name, row in timing.items():
+            ratio = f"{ours / row['median']:9.3f}" if ours and name != "ours" else f"{'':9}"
+            print(
+                f"{case.name:<6} {name:<9} {dtype:<8} {case.epochs:>6} {row['median']:10.3e} {row['best']:10.3e} "
+                f"{ratio} {row['cpu_per_wall']:8.2f} {row['cost']:10.5f}"
+            )
+    print("\nratios of medians (of bests), < 1 means ours is faster:")
+    for case, dtype, timing in results:
+        if "ours" not in timing:
+            continue
+        ours = timing["ours"]
+        ratios = "  ".join(
+            f"ours/{name} = {ours['median'] / row['median']:.3f} ({ours['best'] / row['best']:.3f})"
+            for name, row in timing.items()
+            if name != "ours"
+        )
+        print(f"  {case.name:<6} {dtype:<8} {ratios}")
+
+
+def check_targets(results: list[tuple[Case, str, dict]]) -> None:
+    """The issue's targets: ours <= torch on both cases, <= 0.7 sklearn (small), <= 1.3 floor (large)."""
+    limits = {("small", "torch"): 1.0, ("large", "torch"): 1.0, ("small", "sklearn"): 0.7, ("large", "floor"): 1.3}
+    print("\ntargets:")
+    for case, dtype, timing in results:
+        for (case_name, peer), limit in limits.items():
+            if case.name != case_name:
+                continue
+            if "ours" not in timing or peer not in timing:
+                print(f"  {case.name:<6} {dtype:<8} ours/{peer:<8} not measured")
+                continue
+            ratio = timing["ours"]["median"] / timing[peer]["median"]
+            verdict = "met" if ratio <= limit else "MISSED"
+            print(f"  {case.name:<6} {dtype:<8} ours/{peer:<8} {ratio:6.3f} <= {limit:.1f}: {verdict}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few epochs and repeats: a smoke run, not a measurement")
+    parser.add_argument("--cases", nargs="+", choices=("small", "large"), default=["small", "large"])
+    parser.add_argument("--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES))
+    parser.add_argument("--skip", nargs="*", choices=("torch", "sklearn", "floor"), default=[])
+    parser.add_argument("--epochs-small", type=int, help="epochs per timed run, small case (default 800)")
+    parser.add_argument("--epochs-large", type=int, help="epochs per timed run, large case (default 8)")
+    parser.add_argument("--repeats-small", type=int, help="timed runs per contender, small case (default 5)")
+    parser.add_argument("--repeats-large", type=int, help="timed runs per contender, large case (default 3)")
+    return parser.parse_args(argv)
+
+
+def make_case(name: str, args: argparse.Namespace) -> Case:
+    """The ``small`` or ``large`` case with the run lengths from the command line or the defaults."""
+    default_epochs, default_repeats = {"small": (800, 5), "large": (8, 3)}[name]
+    if args.quick:
+        default_epochs, default_repeats = {"small": (60, 2), "large": (2, 1)}[name]
+    epochs = getattr(args, f"epochs_{name}") or default_epochs
+    repeats = getattr(args, f"repeats_{name}") or default_repeats
+    if name == "small":
+        X, labels = digits_data()
+        return Case(name, (64, 64, 32, 10), X, labels, epochs, repeats, "digits 1797, standardized")
+    X, labels = synthetic_data()
+    return Case(name, (784, 256, 128, 10), X, labels, epochs, repeats, f"synthetic 10000, seed {SEED}")
+
+
+def warn_if_shared(results: list[tuple[Case, str, dict]]) -> None:
+    """A run that got less than 95% of a core was slowed by another process: say so."""
+    shared = [
+        f"{case.name}/{dtype}/{name}"
+        for case, dtype, timing in results
+        for name, row in timing.items()
+        if row["cpu_per_wall"] < 0.95
+    ]
+    if shared:
+        print(f"WARNING: cpu/wall < 0.95 for {', '.join(shared)}: another process competed for the CPU; rerun")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if torch is not None:
+        torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        print(describe_machine())
+        runs = contenders(set(args.skip))
+        results = []
+        for name in args.cases:
+            case = make_case(name, args)
+            for dtype in args.dtypes:
+                print(f"\n{case.name}: {list(case.layer_dims)} x {case.description}, {dtype}, ", end="")
+                print(f"{case.epochs} epochs x {case.repeats} repeats, lr {LEARNING_RATE}", flush=True)
+                results.append((case, dtype, time_case(case, dtype, runs)))
+    print()
+    print_table(results)
+    check_targets(results)
+    print(f"\nload average (1 min) after the run: {os.getloadavg()[0]:.2f}")
+    warn_if_shared(results)
+
+
+if __name__ == "__main__":
+    main()
