@@ -166,10 +166,12 @@ def main() -> None:
             f"per-trial overhead (median, ms): ours {ours * 1e3:.1f} | Optuna + MLflowCallback {peer * 1e3:.1f} "
             f"| bare in-memory Optuna {bare * 1e3:.1f} | ours/MLflowCallback {ours / peer:.2f}"
         )
-        one = trials_per_minute(root / "w1", 1, n)
-        two = trials_per_minute(root / "w2", 2, n)
+        one, one_steady = trials_per_minute(root / "w1", 1, n)
+        two, two_steady = trials_per_minute(root / "w2", 2, n)
         print(
-            f"trials per minute (digits, 60 epochs): 1 worker {one:.1f} | 2 workers {two:.1f} | ratio {two / one:.2f}"
+            f"trials per minute, {n} trials of digits [64, 32] x 100 epochs: whole command: 1 worker {one:.1f} "
+            f"| 2 workers {two:.1f} | ratio {two / one:.2f}; steady state: {one_steady:.1f} | {two_steady:.1f} "
+            f"| ratio {two_steady / one_steady:.2f}"
         )
         seconds, val, test = default_sweep(root / "default")
         print(
