@@ -58,6 +58,8 @@ def compute_cost(
     if AL.shape != Y.shape:
         raise ValueError(f"AL has shape {AL.shape} but Y has shape {Y.shape}; they must match (n_L, m)")
     m = AL.shape[1]
+    if m == 0:
+        raise ValueError("no examples: AL and Y have 0 columns; a cost needs at least one example")
     cost = LOSSES[output](AL, Y) / m
     if l2 > 0.0:
         if parameters is None:

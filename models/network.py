@@ -189,7 +189,8 @@ class DeepNetwork:
                 metrics = {"cost": total_cost / m, score: self._score_from_total(total_score, m)}
                 self._check_finite(epoch, metrics["cost"])
                 if validation is not None:
-                    val = self._evaluate_arrays(X_val, Y_val, l2)
+                    # Without the L2 term, like test metrics: comparable across regularization strengths.
+                    val = self._evaluate_arrays(X_val, Y_val, 0.0)
                     metrics.update({f"val_{key}": value for key, value in val.items()})
                 for key, value in metrics.items():
                     history.setdefault(key, []).append(value)

@@ -49,8 +49,9 @@ class Adam:
     def update(self, parameters: dict[str, np.ndarray], grads: dict[str, np.ndarray], learning_rate: float) -> None:
         self.t += 1
         # Fold both bias corrections into one step size instead of building m̂ and v̂.
-        step_size = learning_rate * np.sqrt(1.0 - self.beta2**self.t) / (1.0 - self.beta1**self.t)
-        eps_hat = self.epsilon * np.sqrt(1.0 - self.beta2**self.t)
+        # Python floats, not NumPy float64 scalars, so that float32 arrays stay float32 in the update.
+        step_size = float(learning_rate * np.sqrt(1.0 - self.beta2**self.t) / (1.0 - self.beta1**self.t))
+        eps_hat = float(self.epsilon * np.sqrt(1.0 - self.beta2**self.t))
         for key, value in parameters.items():
             g = grads["d" + key]
             m, v = self.first[key], self.second[key]

@@ -109,7 +109,7 @@ class TrackingConfig:
     experiment_name: str = "deepsweep"
     log_model: str = "best"  # pyfunc model per run: all, best (sweeps: the best trial only), none
     log_plots: str = "best"  # learning-curve PNG per run: all, best (sweeps: the best trial only), none
-    registered_model_name: str | None = None  # None: "<experiment_name>-<dataset>"
+    registered_model_name: str | None = None  # None: the experiment name
 
 
 @dataclass
@@ -123,7 +123,7 @@ class Config:
     tracking: TrackingConfig = MISSING
     seed: int = 0
     study_name: str = MISSING
-    new_study: bool = False  # start a new study even if one with this name exists (renames the old one's runs)
+    new_study: bool = False  # archive an existing study of this name (<name>-archived-<time>) and start afresh
 
 
 def register_schemas() -> None:
@@ -200,7 +200,8 @@ def _validate_dataset(dataset: DatasetConfig) -> None:
     _one_of("dataset.task", dataset.task, TASKS)
     _one_of("dataset.scaling", dataset.scaling, SCALINGS)
     _number("dataset.val_fraction", dataset.val_fraction, low=0.0, high=0.9)
-    _number("dataset.test_fraction", dataset.test_fraction, low=0.0, high=0.9)
+    # The cat data brings its own test file; every other dataset needs a test split for test metrics.
+    _number("dataset.test_fraction", dataset.test_fraction, low=0.0, high=0.9, low_open=dataset.name != "catvnoncat")
     if dataset.val_fraction + dataset.test_fraction >= 1.0:
         raise ConfigError(
             f"dataset.val_fraction + dataset.test_fraction = {dataset.val_fraction + dataset.test_fraction} "
@@ -254,6 +255,17 @@ def _validate_space(space: dict[str, SearchParam]) -> None:
             raise ConfigError(f"{key}: log=true needs low > 0, got low={param.low}")
         if param.type == "int" and (param.low != int(param.low) or param.high != int(param.high)):
             raise ConfigError(f"{key}: an int parameter needs whole-number bounds, got [{param.low}, {param.high}]")
+        if param.step is not None:
+            if param.log:
+                raise ConfigError(f"{key}: step and log=true cannot be combined; drop one")
+            if (
+                not math.isfinite(param.step)
+                or param.step <= 0
+                or (param.type == "int" and param.step != int(param.step))
+            ):
+                raise ConfigError(
+                    f"{key}.step={param.step} must be a positive {'whole ' if param.type == 'int' else ''}number"
+                )
 
 
 def _validate_search(search: SearchConfig) -> None:
@@ -271,6 +283,9 @@ def validate(config: Config) -> None:
     _validate_model(config.model)
     _validate_train(config.train)
     _validate_search(config.search)
+    for key, seed in (("seed", config.seed), ("train.seed", config.train.seed), ("sampler.seed", config.sampler.seed)):
+        if seed is not None:
+            _number(key, seed, low=0, high=2**32 - 1)  # what NumPy's and Optuna's generators accept
     _one_of("sampler.name", config.sampler.name, SAMPLERS)
     _one_of("pruner.name", config.pruner.name, PRUNERS)
     _number("pruner.report_every", config.pruner.report_every, low=1, high=10**9)

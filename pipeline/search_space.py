@@ -7,9 +7,10 @@ Names with a meaning of their own:
   (so the space is conditional on depth);
 - ``width``: one width shared by every hidden layer.
 
-Any other name is a config value: a plain name (``learning_rate``, ``l2``, ``batch_size``,
-``optimizer``, ``epochs``, ``hidden_activation``, ``init``, ``dtype``) or a dotted path
-(``train.l2``). Bounds are inclusive: ``low <= value <= high``.
+Any other name is a ``model.`` or ``train.`` config value: a plain name (``learning_rate``, ``l2``,
+``batch_size``, ``optimizer``, ``epochs``, ``hidden_activation``, ``init``, ``dtype``) or a dotted
+path (``train.l2``); ``train.seed`` is not searchable (every trial gets its own). Bounds are
+inclusive: ``low <= value <= high``.
 """
 
 import copy
@@ -31,6 +32,7 @@ PLAIN_NAMES = {
     "dtype": "model.dtype",
 }
 ARCHITECTURE = ("depth", "hidden_units", "width")
+SEARCHABLE_SECTIONS = ("model", "train")
 
 
 def config_path(name: str) -> str:
@@ -55,11 +57,14 @@ def check_space(space: dict[str, SearchParam], config: Config) -> None:
         raise ConfigError("search.space.depth needs hidden_units or width in search.space to size the layers")
     for name, param in space.items():
         if name not in ARCHITECTURE:
+            # Only what shapes one training run: the data are loaded once per sweep, and every trial
+            # gets its own seed.
             section, _, leaf = config_path(name).partition(".")
-            if not leaf or not hasattr(getattr(config, section, None), leaf):
+            searchable = section in SEARCHABLE_SECTIONS and leaf != "seed"
+            if not searchable or not hasattr(getattr(config, section), leaf):
                 raise ConfigError(
-                    f"search.space.{name} is not a config value; use depth, hidden_units, width, "
-                    f"one of {sorted(PLAIN_NAMES)} or a dotted path such as train.l2"
+                    f"search.space.{name} is not a searchable value; use depth, hidden_units, width, "
+                    f"one of {sorted(PLAIN_NAMES)} or a dotted path under model. or train. (except train.seed)"
                 )
         if name != "depth":
             _check_values(name, param, config)

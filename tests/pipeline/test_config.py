@@ -190,6 +190,13 @@ def test_wrong_type_in_a_search_space_entry_is_refused() -> None:
         ("search.n_trials=0", "0"),
         ("search.workers=0", "0"),
         ("search.timeout=0", "0"),
+        ("dataset.test_fraction=0", "0"),
+        ("seed=-1", "-1"),
+        ("seed=4294967296", "4294967296"),
+        ("train.seed=-5", "-5"),
+        ("sampler.seed=-1", "-1"),
+        ("search.space.depth.step=-1", "-1"),
+        ("search.space.depth.step=0.5", "0.5"),
     ],
 )
 def test_out_of_range_value_is_refused_naming_key_value_and_range(override: str, value: str) -> None:
