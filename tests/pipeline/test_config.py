@@ -168,6 +168,18 @@ def test_wrong_type_fails_at_compose_time_naming_the_key(override: str) -> None:
     assert key in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("+search.space.depth.step=-1", "search.space.depth.step=-1.0 must be a positive whole number"),
+        ("+search.space.depth.step=0.5", "search.space.depth.step=0.5 must be a positive whole number"),
+        ("+search.space.learning_rate.step=0.01", "step and log=true cannot be combined"),
+    ],
+)
+def test_a_bad_search_step_is_refused_before_optuna_sees_it(override: str, expected: str) -> None:
+    assert expected in refusal(override)
+
+
 def test_wrong_type_in_a_search_space_entry_is_refused() -> None:
     message = refusal("search.space.depth.low=abc")
     assert "search.space.depth" in message and "abc" in message
@@ -195,8 +207,6 @@ def test_wrong_type_in_a_search_space_entry_is_refused() -> None:
         ("seed=4294967296", "4294967296"),
         ("train.seed=-5", "-5"),
         ("sampler.seed=-1", "-1"),
-        ("search.space.depth.step=-1", "-1"),
-        ("search.space.depth.step=0.5", "0.5"),
     ],
 )
 def test_out_of_range_value_is_refused_naming_key_value_and_range(override: str, value: str) -> None:
