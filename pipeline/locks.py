@@ -6,6 +6,7 @@ SQLite stores serve one machine: a lock file beside the database is enough. Post
 serve many: a session-level advisory lock in the database itself. Other stores get no lock.
 """
 
+import contextlib
 import fcntl
 import sqlite3
 import zlib
@@ -72,5 +73,5 @@ def enable_wal(store_uri: str) -> None:
     """
     uri = absolute_sqlite_uri(store_uri)
     if uri.startswith(_SQLITE) and Path(uri[len(_SQLITE) :]).exists():
-        with sqlite3.connect(uri[len(_SQLITE) :], timeout=60) as connection:
+        with contextlib.closing(sqlite3.connect(uri[len(_SQLITE) :], timeout=60)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")

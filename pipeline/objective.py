@@ -75,7 +75,6 @@ class Objective:
             },
             parent_run_id=self.parent_run_id,
         )
-        trial.set_user_attr("mlflow_run_id", recorder.run_id)
         metric, report_every = self.config.search.metric, self.config.pruner.report_every
         last: dict[str, float] = {}
 
@@ -86,7 +85,8 @@ class Objective:
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}: {metric}={metrics[metric]:.6g}")
 
-        try:
+        try:  # from here on, whatever happens closes the run with the trial's outcome
+            trial.set_user_attr("mlflow_run_id", recorder.run_id)
             start_record(recorder, config, self.dataset, {"trial_number": str(trial.number)})
             tracking = self.config.tracking
             train_and_record(
@@ -100,6 +100,7 @@ class Objective:
             value = last.get(metric, math.nan)
             if not math.isfinite(value):
                 raise NonFiniteMetricError(f"{metric}={value} after the last epoch")
+            succeed(recorder)
         except optuna.TrialPruned as pruned:
             trial.set_user_attr("outcome", "pruned")
             fail(recorder, pruned, STATUS_KILLED, expected=True)
@@ -118,6 +119,5 @@ class Objective:
                 trial.set_user_attr("outcome", "error")
             trial.set_user_attr("failure_reason", fail(recorder, error, STATUS_FAILED))
             raise
-        trial.set_user_attr("outcome", "complete")
-        succeed(recorder)
+        trial.set_user_attr("outcome", "complete")  # only once the run is closed FINISHED
         return value

@@ -18,7 +18,7 @@ from pipeline import plots
 from pipeline.config import Config
 from pipeline.data import Dataset
 from pipeline.runner import config_yaml, log_learning_curves, log_network_model
-from pipeline.study import dead_trials, fail_and_retry
+from pipeline.study import dead_trials, fail_and_retry, fail_stale_trials
 from pipeline.tracking import (
     STATUS_FAILED,
     STATUS_FINISHED,
@@ -32,6 +32,7 @@ from pipeline.tracking import (
     register_model,
     reopen_run,
 )
+from pipeline.uris import mask_password
 
 PARENT_ATTR = "mlflow_parent_run_id"
 LEADERBOARD_SIZE = 10
@@ -61,9 +62,11 @@ def parent_run(tracker: Tracker, study: optuna.Study, config: Config) -> RunReco
 
 
 def recover(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) -> None:
-    """Fail (and retry) trials whose worker on this machine died, and close every run whose trial
-    has ended but whose run was left RUNNING (a killed process cannot close its own run)."""
+    """Fail (and retry) trials whose worker died (on this machine: its pid is gone; elsewhere: no
+    heartbeat for the grace period), and close every run whose trial has ended but whose run was
+    left RUNNING (a killed process cannot close its own run)."""
     fail_and_retry(study, rdb, dead_trials(study))
+    fail_stale_trials(study)
     reconcile(study, tracker)
 
 
@@ -109,7 +112,7 @@ def finish(
 
     When other processes are still running trials of the study, the last of them records it.
     """
-    reconcile(study, tracker)
+    recover(study, rdb, tracker)
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if running:
         print(f"{len(running)} trials are still running in other processes; the last one to finish records the summary")
@@ -134,7 +137,7 @@ def finish(
     print(leaderboard(table, tracker, config))
     registered = f", registered as {registry_name(config)} version {version}" if version else ""
     print(f"best: trial {best.number} (run {best_run}) {config.search.metric}={best.value:.4f}{registered}")
-    print(f"rerun it: python -m pipeline.rerun {best_run} --tracking-uri {tracker.tracking_uri}")
+    print(f"rerun it: python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}")
 
 
 def log_optuna_plots(study: optuna.Study, parent: RunRecorder) -> None:
@@ -168,7 +171,7 @@ def registry_name(config: Config) -> str:
 
 def publish_best(tracker: Tracker, run_id: str, config: Config, dataset: Dataset) -> str | None:
     """Give the best trial's run its curves and pyfunc model (unless already there) and register it."""
-    run = tracker.client.get_run(run_id)
+    run = tracker.run(run_id)
     if run.data.tags.get("registered_version"):
         return run.data.tags["registered_version"]
     recorder = tracker.recorder(run_id)
@@ -196,7 +199,7 @@ def leaderboard(table: pd.DataFrame, tracker: Tracker, config: Config) -> str:
     top = complete.sort_values("value", ascending=ascending).head(LEADERBOARD_SIZE).copy()
     tests = []
     for run_id in top["mlflow_run_id"]:
-        metrics = tracker.client.get_run(run_id).data.metrics
+        metrics = tracker.run(run_id).data.metrics
         tests.append(
             next((value for key, value in metrics.items() if key.startswith("test_") and "cost" not in key), None)
         )

@@ -32,20 +32,34 @@ def load_logged_config(tracking_uri: str, run_id: str) -> Config:
     return to_config(node)
 
 
-def compare(expected: dict[str, list[tuple[int, float]]], actual: dict[str, list[tuple[int, float]]]) -> list[str]:
-    """Every difference between two runs' metric histories ``{key: [(step, value), ...]}``, as text."""
+def compare(
+    expected: dict[str, list[tuple[int, float]]], actual: dict[str, list[tuple[int, float]]], *, pruned: bool = False
+) -> list[str]:
+    """Every difference between two runs' metric histories ``{key: [(step, value), ...]}``, as text.
+
+    A pruned source run stopped early: the rerun trains every epoch, and only the epochs the source
+    recorded are compared.
+    """
     differences = []
     for key in sorted(expected):
         if key not in actual:
             differences.append(f"{key}: missing from the rerun")
             continue
-        if len(expected[key]) != len(actual[key]):
+        if len(expected[key]) != len(actual[key]) and not (pruned and len(actual[key]) > len(expected[key])):
             differences.append(f"{key}: {len(expected[key])} values logged, rerun has {len(actual[key])}")
         for (step, old), (new_step, new) in zip(expected[key], actual[key], strict=False):
             if step != new_step or old != new:
                 differences.append(f"{key} at step {step}: logged {old!r}, rerun {new!r} (step {new_step})")
                 break
     return differences
+
+
+def data_changes(old_tags: dict[str, str], new_tags: dict[str, str]) -> list[str]:
+    """A difference naming the data when its fingerprint changed (the likely cause of the others)."""
+    old, new = old_tags.get("data_fingerprint"), new_tags.get("data_fingerprint")
+    if old and new and old != new:
+        return [f"the data changed since the run: fingerprint {old[:12]}… is now {new[:12]}…"]
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,15 +74,32 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: cannot rebuild run {args.run_id}: {error}", file=sys.stderr)
             return 2
         tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name)
+        source = tracker.run(args.run_id)
+        if source.data.tags.get("kind") == "study":
+            best = source.data.tags.get("best_run_id", "<a trial's run id>")
+            print(
+                f"error: {args.run_id} is a sweep's parent run; rerun one of its trials, e.g. {best}", file=sys.stderr
+            )
+            return 2
+        pruned = source.data.tags.get("failure_reason", "").startswith("TrialPruned")
         expected = metric_histories(tracker.client, args.run_id)
         new_run_id, _ = train_once(config, {"rerun_of": args.run_id})
-        differences = compare(expected, metric_histories(tracker.client, new_run_id))
+        differences = compare(expected, metric_histories(tracker.client, new_run_id), pruned=pruned)
+        old_data, new_data = (
+            source.data.tags.get("data_fingerprint"),
+            tracker.run(new_run_id).data.tags["data_fingerprint"],
+        )
+        if old_data and old_data != new_data:
+            differences.insert(
+                0, f"the data changed since the run: fingerprint {old_data[:12]}… is now {new_data[:12]}…"
+            )
         tracker.recorder(new_run_id).set_tags({"rerun_matches": str(not differences).lower()})
     print(f"rerun of {args.run_id} recorded as run {new_run_id}")
     if differences:
         print(f"{len(differences)} metrics differ:", *differences, sep="\n  ")
         return 1
-    print(f"all {len(expected)} metrics match exactly ({sum(map(len, expected.values()))} values)")
+    scope = " (the source run was pruned: its epochs only)" if pruned else ""
+    print(f"all {len(expected)} metrics match exactly ({sum(map(len, expected.values()))} values){scope}")
     return 0
 
 

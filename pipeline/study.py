@@ -198,6 +198,16 @@ def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     )
 
 
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Fail, and retry, trials whose worker (on any machine) sent no heartbeat for the grace period.
+
+    Optuna does this only as a worker starts a trial; a sweep whose budget is used up by such a
+    trial would never start one, so the sweep asks for it itself.
+    """
+    with _quiet_experimental():
+        optuna.storages.fail_stale_trials(study)
+
+
 def fail_and_retry(study: optuna.Study, rdb: RDBStorage, trials: list[optuna.trial.FrozenTrial]) -> None:
     """Fail trials whose worker died and enqueue each again with the same parameters."""
     for trial in trials:

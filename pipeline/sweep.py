@@ -12,6 +12,7 @@ trials have finished in total. Exit codes: 0 done, 1 refused input or a trial cr
 """
 
 import multiprocessing
+import signal
 import sys
 import time
 
@@ -33,6 +34,10 @@ from pipeline.search_space import check_space
 from pipeline.tracking import Tracker, close_dead_runs
 
 register_schemas()
+
+
+class WorkerFailedError(RuntimeError):
+    """A worker process other than this one ended with a non-zero exit code."""
 
 
 def logged_metrics(dataset: Dataset) -> list[str]:
@@ -77,6 +82,7 @@ def run_worker(config: Config, parent_run_id: str, worker: int, deadline: float 
         while deadline is None or time.time() < deadline:
             lock.acquire()
             try:
+                studies.fail_stale_trials(study)  # a dead worker's trial must not hold budget forever
                 if studies.used_budget(study) >= config.search.n_trials:
                     break
                 study.optimize(objective, n_trials=1, catch=EXPECTED_FAILURES, gc_after_trial=False)
@@ -88,7 +94,13 @@ def run_worker(config: Config, parent_run_id: str, worker: int, deadline: float 
 
 
 def _worker_entry(config: Config, parent_run_id: str, worker: int, deadline: float | None) -> None:
-    """A worker process: exits 130/143 on Ctrl-C/SIGTERM, 1 when a trial hit a bug."""
+    """A worker process: exits 143 on SIGTERM, 1 when a trial hit a bug.
+
+    Ctrl-C in a terminal reaches every process of the group; the workers ignore it and let the
+    command, which gets it too, stop them with one SIGTERM each (two signals could interrupt a
+    worker while it closes its run).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         run_worker(config, parent_run_id, worker, deadline, one_thread=True)
     except Terminated:
@@ -121,8 +133,9 @@ def run_workers(config: Config, parent_run_id: str, deadline: float | None) -> i
         for process in others:
             process.join()
         raise
-    codes = [process.exitcode or 0 for process in others]
-    return max(codes, key=lambda code: (code != 0, code), default=0)
+    # A process killed by signal N reports -N; the shell's convention for it is 128 + N.
+    codes = [128 - code if code < 0 else code for code in (process.exitcode or 0 for process in others)]
+    return max(codes, default=0)
 
 
 def sweep(config: Config) -> int:
@@ -146,6 +159,8 @@ def sweep(config: Config) -> int:
                 run_worker(config, parent.run_id, 0, deadline, one_thread=False)
             else:
                 status = run_workers(config, parent.run_id, deadline)
+                if status:  # another worker hit a bug or was killed: stop as a crash would
+                    raise WorkerFailedError(f"a worker process exited with code {status}; see its output above")
         except KeyboardInterrupt as interrupt:
             progress.close()
             report.interrupted(study, rdb, tracker, parent, interrupt)
@@ -153,6 +168,9 @@ def sweep(config: Config) -> int:
         except BaseException as error:
             progress.close()
             report.crashed(study, rdb, tracker, parent, error)
+            if isinstance(error, WorkerFailedError):
+                print(f"error: {error}", file=sys.stderr)
+                return status
             raise
     with StoreLock(config.tracking.storage, "init"):
         try:

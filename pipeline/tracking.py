@@ -29,7 +29,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from pipeline.config import ConfigError
 from pipeline.locks import StoreLock, enable_wal
-from pipeline.uris import absolute_path, absolute_sqlite_uri
+from pipeline.uris import absolute_path, absolute_sqlite_uri, mask_password
 
 T = TypeVar("T")
 
@@ -110,11 +110,15 @@ class Tracker:
     ) -> "RunRecorder":
         """Create a RUNNING run (nested under ``parent_run_id`` when given)."""
         # host and pid from the first write: a run whose process dies at any point can be closed later
-        all_tags = {MLFLOW_RUN_NAME: run_name, "host": socket.gethostname(), "pid": str(os.getpid()), **(tags or {})}
+        all_tags = {MLFLOW_RUN_NAME: run_name, **process_tags(), **(tags or {})}
         if parent_run_id:
             all_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
         run = _retry(self.client.create_run, self.experiment_id, tags=all_tags)
         return RunRecorder(self.client, run.info.run_id, run.info.artifact_uri)
+
+    def run(self, run_id: str) -> Any:
+        """The run ``run_id`` as MLflow returns it (retried while the store is busy)."""
+        return _retry(self.client.get_run, run_id)
 
     def recorder(self, run_id: str) -> "RunRecorder":
         """A recorder for an existing run."""
@@ -175,11 +179,13 @@ class RunRecorder:
         """Send everything buffered, within MLflow's per-call limits."""
         tags = [RunTag(key, value) for key, value in self._tags.items()]
         while self._metrics or self._params or tags:
-            metrics, self._metrics = self._metrics[:MAX_METRICS_PER_BATCH], self._metrics[MAX_METRICS_PER_BATCH:]
-            params, self._params = self._params[:MAX_PARAMS_PER_BATCH], self._params[MAX_PARAMS_PER_BATCH:]
-            batch_tags, tags = tags[:MAX_PARAMS_PER_BATCH], tags[MAX_PARAMS_PER_BATCH:]
+            metrics, params = self._metrics[:MAX_METRICS_PER_BATCH], self._params[:MAX_PARAMS_PER_BATCH]
+            batch_tags = tags[:MAX_PARAMS_PER_BATCH]
             _retry(self.client.log_batch, self.run_id, metrics=metrics, params=params, tags=batch_tags)
-        self._tags.clear()
+            # Dropped from the buffer only once stored: a failed write can be retried by the next flush.
+            del self._metrics[: len(metrics)], self._params[: len(params)], tags[: len(batch_tags)]
+            for tag in batch_tags:
+                self._tags.pop(tag.key, None)
 
     def log_params(self, params: dict[str, Any]) -> None:
         self.add_params(params)
@@ -253,16 +259,25 @@ class RunRecorder:
         signature = input_signature(feature_names)
         tabular = signature.inputs.has_input_names()
         example = pd.DataFrame(example_rows, columns=feature_names) if tabular else example_rows
-        with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
-            info = _retry(
-                mlflow.pyfunc.log_model,
-                name="model",
-                python_model=python_model,
-                artifacts=artifacts,
-                pip_requirements=requirements,  # given, so MLflow does not spend seconds inferring them
-                signature=signature,
-                input_example=example,
-            )
+        # log_model needs an active fluent run, and entering/leaving one rewrites the run's status and
+        # end time: put them back afterwards, whatever happens.
+        before = _retry(self.client.get_run, self.run_id).info
+        try:
+            with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
+                info = _retry(
+                    mlflow.pyfunc.log_model,
+                    name="model",
+                    python_model=python_model,
+                    artifacts=artifacts,
+                    pip_requirements=requirements,  # given, so MLflow does not spend seconds inferring them
+                    signature=signature,
+                    input_example=example,
+                )
+        finally:
+            if before.status == STATUS_RUNNING:
+                _retry(self.client.update_run, self.run_id, status=STATUS_RUNNING)
+            else:
+                _retry(self.client.set_terminated, self.run_id, before.status, end_time=before.end_time)
         self.set_tags({"model_uri": info.model_uri})
         return info.model_uri
 
@@ -308,7 +323,12 @@ def _versions() -> dict[str, str]:
 
 def environment_tags() -> dict[str, str]:
     """Package versions and the process id, for every run."""
-    return {**_versions(), "host": socket.gethostname(), "pid": str(os.getpid())}
+    return {**_versions(), **process_tags()}
+
+
+def process_tags() -> dict[str, str]:
+    """Which process on which machine writes a run: lets a later command close it if that process dies."""
+    return {"host": socket.gethostname(), "pid": str(os.getpid())}
 
 
 def process_alive(pid: int) -> bool:
@@ -351,7 +371,7 @@ def download_artifact(tracking_uri: str, run_id: str, artifact_path: str, folder
     try:
         _retry(store.get_run, run_id)
     except MlflowException as error:
-        raise LookupError(f"no run {run_id!r} in {tracking_uri}: {error.message}") from None
+        raise LookupError(f"no run {run_id!r} in {mask_password(tracking_uri)}: {error.message}") from None
     try:
         return Path(_retry(store.download_artifacts, run_id, artifact_path, str(folder)))
     except (MlflowException, OSError) as error:
@@ -379,6 +399,7 @@ def reopen_run(tracker: Tracker, run_id: str) -> bool:
     _retry(tracker.client.update_run, run_id, status=STATUS_RUNNING)
     if "failure_reason" in run.data.tags:  # left by an interrupted session: no longer true
         _retry(tracker.client.delete_tag, run_id, "failure_reason")
+    tracker.recorder(run_id).set_tags(process_tags())  # this process runs it now, not the earlier one
     return True
 
 
