@@ -158,7 +158,9 @@ class DeepNetwork:
         the cost of the parameters after ``e`` updates, as the course prints it), and
         ``history["accuracy"]`` (``"rmse"`` for regression) is measured on the same forward passes.
         With ``validation=(X_val, Y_val)``, ``val_cost`` and ``val_accuracy`` are measured after
-        each epoch's updates. ``callback(epoch, metrics)`` runs after every epoch; a truthy return
+        each epoch's updates, without the L2 term. With mini-batches the L2 term of each step is
+        ``l2/(2·m_batch)·Σ‖W‖²``, as each batch's cost (so λ acts per batch, as in scikit-learn).
+        ``callback(epoch, metrics)`` runs after every epoch; a truthy return
         stops training, and what it raises propagates. Raises ``DivergenceError`` when the cost or a
         parameter stops being finite.
         """

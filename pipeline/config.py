@@ -14,11 +14,10 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from models import DTYPES, HIDDEN_ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS
-from pipeline.data import DATASETS
+from pipeline.data import DATASETS, SCALERS, TASKS
 
-TASKS = ("auto", "classification", "regression")
-SCALINGS = ("standard", "minmax", "none")
-OUTPUTS = ("auto", *OUTPUT_ACTIVATIONS)
+SCALINGS = tuple(SCALERS)
+OUTPUTS = ("auto", *OUTPUT_ACTIVATIONS)  # the model.output choices (data.OUTPUTS maps a task to one)
 PARAM_TYPES = ("float", "int", "categorical")
 DIRECTIONS = ("maximize", "minimize")
 SAMPLERS = ("tpe", "random", "cmaes", "qmc", "grid")

@@ -159,8 +159,10 @@ def log_optuna_plots(study: optuna.Study, parent: RunRecorder) -> None:
                 skipped.append(f"{name}: {error}")
                 continue
             figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
-            parent.log_figure(figure, f"plots/{name}")
-            plots.close(figure)
+            try:
+                parent.log_figure(figure, f"plots/{name}")
+            finally:
+                plots.close(figure)
     if skipped:
         parent.set_tags({"plots_skipped": "; ".join(skipped)[:5000]})
 

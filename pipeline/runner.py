@@ -230,8 +230,10 @@ def record_artifacts(
 
 def log_learning_curves(recorder: RunRecorder, history: dict[str, list[tuple[int, float]]], title: str) -> None:
     figure = plots.learning_curves(history, title)
-    recorder.log_figure(figure, "learning_curves.png")
-    plots.close(figure)
+    try:
+        recorder.log_figure(figure, "learning_curves.png")
+    finally:
+        plots.close(figure)
 
 
 def log_network_model(recorder: RunRecorder, parameters: Path, dataset: Dataset, folder: Path) -> str:

@@ -132,7 +132,6 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
         archive = f"{name}-archived-{time.strftime('%Y%m%d-%H%M%S')}"
         optuna.copy_study(from_study_name=name, from_storage=rdb, to_storage=rdb, to_study_name=archive)
         optuna.delete_study(study_name=name, storage=rdb)
-        exists = False
     study = optuna.create_study(
         storage=rdb,
         study_name=name,

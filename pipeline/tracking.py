@@ -307,11 +307,8 @@ def close_stale_runs(tracker: Tracker, run_ids: Iterable[str], reason: str) -> l
     """Mark runs that are still RUNNING but whose process is gone as KILLED; returns the ones changed."""
     closed = []
     for run_id in run_ids:
-        run = _retry(tracker.client.get_run, run_id)
-        if run.info.status == STATUS_RUNNING:
-            recorder = tracker.recorder(run_id)
-            recorder.set_tags({"failure_reason": reason})
-            _retry(tracker.client.set_terminated, run_id, STATUS_KILLED)
+        if tracker.run(run_id).info.status == STATUS_RUNNING:
+            tracker.recorder(run_id).finish(STATUS_KILLED, reason)
             closed.append(run_id)
     return closed
 
@@ -351,10 +348,8 @@ def close_dead_runs(tracker: Tracker) -> list[str]:
     for run in tracker.search("attributes.status = 'RUNNING'"):
         pid = run.data.tags.get("pid", "")
         if run.data.tags.get("host") == host and pid.isdigit() and not process_alive(int(pid)):
-            recorder = tracker.recorder(run.info.run_id)
-            recorder.add_tags({"failure_reason": f"process {pid} on {host} died before closing this run"})
-            recorder.finish(STATUS_KILLED)
-            closed.append(run.info.run_id)
+            reason = f"process {pid} on {host} died before closing this run"
+            closed += close_stale_runs(tracker, [run.info.run_id], reason)
     return closed
 
 
