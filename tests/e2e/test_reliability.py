@@ -20,13 +20,13 @@ import mlflow
 import numpy as np
 import optuna
 import pytest
+from commands import ENV, start
 from mlflow import MlflowClient
 
 from models import ModelFileError
 from pipeline.locks import StoreLock
 from pipeline.tracking import client as tracking_client
 
-ENV = {key: value for key, value in os.environ.items() if key not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")}
 QUICK = ("dataset=iris", "train.epochs=3", "pruner=none")
 TIMEOUT = 600
 
@@ -35,19 +35,6 @@ def run(module: str, *args: str, cwd: Path, timeout: float = TIMEOUT) -> subproc
     cwd.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
         [sys.executable, "-m", module, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def start(module: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
-    cwd.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # our own process group: a signal reaches the command and its workers only
     )
 
 

@@ -8,7 +8,6 @@ import math
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from commands import start
 from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Run
@@ -42,26 +42,11 @@ DIVERGING = (
     "train.epochs=200",
 )
 SECRET = "s3cret"
-# The environment of the commands: no tracking URI leaking in from this process, short Hydra errors.
-ENV = {key: value for key, value in os.environ.items() if key not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")}
 
 register_schemas()
 
 
 # ----- helpers ------------------------------------------------------------------------------------------
-def start(module: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
-    """Start ``python -m module args...`` in ``cwd``; ``finish`` waits for it."""
-    cwd.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
     try:
         out, err = process.communicate(timeout=TIMEOUT)
