@@ -64,12 +64,22 @@ def check_search(config: Config, dataset: Dataset) -> None:
     studies.pruner(config)
 
 
-def run_worker(config: Config, parent_run_id: str, worker: int, deadline: float | None, one_thread: bool) -> None:
-    """Run trials until the study's budget is used up or the deadline passes."""
+def run_worker(
+    config: Config,
+    parent_run_id: str,
+    worker: int,
+    deadline: float | None,
+    one_thread: bool,
+    dataset: Dataset | None = None,
+) -> None:
+    """Run trials until the study's budget is used up or the deadline passes.
+
+    ``dataset``: the data when this process has loaded them already (worker 0); others load them.
+    """
     handle_sigterm()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     limits = threadpool_limits(1) if one_thread else None  # parallel workers must not fight over the cores
-    dataset = load_config_dataset(config)
+    dataset = dataset or load_config_dataset(config)
     rdb = studies.storage(config.tracking.storage)
     study = optuna.load_study(study_name=config.study_name, storage=rdb, pruner=studies.pruner(config))
     # Each worker and each resumed session draws its own random stream (the same one would repeat trials).
@@ -109,7 +119,7 @@ def _worker_entry(config: Config, parent_run_id: str, worker: int, deadline: flo
         sys.exit(130)
 
 
-def run_workers(config: Config, parent_run_id: str, deadline: float | None) -> int:
+def run_workers(config: Config, parent_run_id: str, deadline: float | None, dataset: Dataset) -> int:
     """Run ``search.workers`` workers against the same storage; returns the worst exit code.
 
     This process is worker 0: its imports are done, so it starts trials at once while workers
@@ -123,7 +133,7 @@ def run_workers(config: Config, parent_run_id: str, deadline: float | None) -> i
     for process in others:
         process.start()
     try:
-        run_worker(config, parent_run_id, 0, deadline, one_thread=True)
+        run_worker(config, parent_run_id, 0, deadline, one_thread=True, dataset=dataset)
         for process in others:
             process.join()
     except BaseException:
@@ -156,9 +166,9 @@ def sweep(config: Config) -> int:
     with Progress(config, study) as progress:
         try:
             if config.search.workers == 1:
-                run_worker(config, parent.run_id, 0, deadline, one_thread=False)
+                run_worker(config, parent.run_id, 0, deadline, one_thread=False, dataset=dataset)
             else:
-                status = run_workers(config, parent.run_id, deadline)
+                status = run_workers(config, parent.run_id, deadline, dataset)
                 if status:  # another worker hit a bug or was killed: stop as a crash would
                     raise WorkerFailedError(f"a worker process exited with code {status}; see its output above")
         except KeyboardInterrupt as interrupt:

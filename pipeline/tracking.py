@@ -319,8 +319,8 @@ def _versions() -> dict[str, str]:
 
 
 def environment_tags() -> dict[str, str]:
-    """Package versions and the process id, for every run."""
-    return {**_versions(), **process_tags()}
+    """Package versions, for every run (host and pid are set when the run is created)."""
+    return dict(_versions())
 
 
 def process_tags() -> dict[str, str]:

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.slow
 
 POSTGRES_URL = os.environ.get("DEEPSWEEP_TEST_POSTGRES_URL")
 ENV = {key: value for key, value in os.environ.items() if key not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")}
+# The password in the test database's URL, which nothing deepsweep logs or prints may contain.
+PASSWORD = POSTGRES_URL.split("://", 1)[1].split("@", 1)[0].partition(":")[2] if POSTGRES_URL else ""
 needs_postgres = pytest.mark.skipif(
     POSTGRES_URL is None, reason="DEEPSWEEP_TEST_POSTGRES_URL is not set (.ci/run starts a local PostgreSQL)"
 )
@@ -87,7 +89,7 @@ def test_two_workers_on_postgres_and_an_mlflow_server_record_exactly_the_budget_
 ) -> None:
     url, server_folder = mlflow_server
     study_name = f"iris-{uuid.uuid4().hex[:8]}"
-    password = POSTGRES_URL.split("://", 1)[1].split("@", 1)[0].partition(":")[2]
+    password = PASSWORD
     overrides = (
         "tracking=server",
         f"tracking.tracking_uri={url}",
@@ -139,6 +141,6 @@ def test_a_changed_study_on_postgres_is_refused_with_the_password_masked(
     refused = _sweep(*base, "train.epochs=3", cwd=tmp_path)
     assert refused.returncode == 1
     assert "created with other settings" in refused.stderr and "train.epochs: 2 -> 3" in refused.stderr
-    password = POSTGRES_URL.split("://", 1)[1].split("@", 1)[0].partition(":")[2]
+    password = PASSWORD
     if password:
         assert password not in refused.stderr and "***" in refused.stderr
