@@ -60,7 +60,7 @@ def overhead_ours(folder: Path, trials: int) -> float:
 def overhead_peer(folder: Path, trials: int, with_mlflow: bool) -> float:
     """The same trials driven by Optuna directly, with optuna-integration's MLflowCallback or bare."""
     from models import DeepNetwork
-    from pipeline.data import load_dataset
+    from pipeline.setup.data import load_dataset
 
     data = load_dataset("iris")
     times: list[tuple[float, float]] = []  # (end of trial, its training seconds)
@@ -126,7 +126,7 @@ def default_sweep(folder: Path) -> tuple[float, float, float]:
 def mlp_default_accuracy() -> float:
     from sklearn.neural_network import MLPClassifier
 
-    from pipeline.data import load_dataset
+    from pipeline.setup.data import load_dataset
 
     data = load_dataset("digits")
     model = MLPClassifier(random_state=0, max_iter=500).fit(data.X_train.T, data.Y_train.ravel())

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.tracking import search_runs
-from pipeline.uris import sqlite_file
+from pipeline.records.tracking import search_runs
+from pipeline.records.uris import sqlite_file
 
 COLUMNS = (
     "params.dataset",

@@ -1,15 +1,13 @@
 """What the entry points print: short results, and clear one-line errors instead of tracebacks."""
 
-import errno
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from models import DivergenceError, ModelFileError
-from pipeline.config import ConfigError
-from pipeline.data import DataError
-from pipeline.uris import mask_password
+from pipeline.errors import ConfigError, DataError, write_failed
+from pipeline.records.uris import mask_password
 
 # Exit codes: 1 for a refused input or a failed run, 130 for Ctrl-C, 143 for SIGTERM (the shell's
 # conventions).
@@ -53,19 +51,6 @@ def fail_cleanly() -> Iterator[None]:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-
-
-def write_failed(error: BaseException) -> bool:
-    """Whether ``error`` (or its cause) is a full disk, an exceeded quota or a file size limit."""
-    for _ in range(10):  # a bounded walk down the chain of causes
-        if error is None:
-            return False
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            return True
-        if "disk is full" in str(error) or "No space left" in str(error):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
 
 
 def print_result(run_id: str, metrics: dict[str, float], tracking_uri: str) -> None:

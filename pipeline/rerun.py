@@ -12,11 +12,13 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from pipeline.config import Config, ConfigError, to_config
 from pipeline.console import fail_cleanly
-from pipeline.tracking import Tracker, download_artifact, metric_histories
-from pipeline.train import train_once
-from pipeline.uris import sqlite_file
+from pipeline.errors import ConfigError
+from pipeline.preflight import load_config, prepare_training
+from pipeline.records.tracking import Tracker, download_artifact, metric_histories
+from pipeline.records.uris import sqlite_file
+from pipeline.setup.config import Config
+from pipeline.training import train_once
 
 
 def load_logged_config(tracking_uri: str, run_id: str) -> Config:
@@ -29,7 +31,7 @@ def load_logged_config(tracking_uri: str, run_id: str) -> Config:
         logged = OmegaConf.load(path)
     node = OmegaConf.merge(OmegaConf.structured(Config), logged)
     node.tracking.tracking_uri = tracking_uri
-    return to_config(node)
+    return load_config(node)
 
 
 def compare(
@@ -81,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: {args.run_id} is a sweep's parent run; rerun one of its trials, e.g. {best}", file=sys.stderr
             )
             return 2
-        pruned = source.data.tags.get("failure_reason", "").startswith("TrialPruned")
+        pruned = source.data.tags.get("trial_state") == "PRUNED"
         expected = metric_histories(tracker.client, args.run_id)
-        new_run_id, _ = train_once(config, {"rerun_of": args.run_id})
+        prepared = prepare_training(config)
+        new_run_id, _ = train_once(prepared.config, prepared.dataset, {"rerun_of": args.run_id})
         differences = compare(expected, metric_histories(tracker.client, new_run_id), pruned=pruned)
         old_data, new_data = (
             source.data.tags.get("data_fingerprint"),

@@ -15,53 +15,32 @@ import multiprocessing
 import signal
 import sys
 import time
+from pathlib import Path
 
 import hydra
 import optuna
 from omegaconf import DictConfig
+from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
-from pipeline import report
-from pipeline import study as studies
-from pipeline.config import Config, ConfigError, register_schemas, to_config
 from pipeline.console import Terminated, fail_cleanly, handle_sigterm
-from pipeline.data import Dataset
-from pipeline.locks import StoreLock
-from pipeline.objective import EXPECTED_FAILURES, Objective
-from pipeline.progress import Progress
-from pipeline.runner import load_config_dataset
-from pipeline.search_space import check_space
-from pipeline.tracking import Tracker, close_dead_runs
+from pipeline.preflight import load_config, prepare_sweep
+from pipeline.records.locks import StoreLock
+from pipeline.records.tracking import Tracker, close_dead_runs
+from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
+from pipeline.search import samplers
+from pipeline.search import study as studies
+from pipeline.search import summary as report
+from pipeline.search.objective import EXPECTED_FAILURES, Objective
+from pipeline.search.progress import Progress
+from pipeline.setup.config import Config, register_schemas
+from pipeline.setup.data import Dataset, load
 
 register_schemas()
 
 
 class WorkerFailedError(RuntimeError):
     """A worker process other than this one ended with a non-zero exit code."""
-
-
-def logged_metrics(dataset: Dataset) -> list[str]:
-    """The per-epoch metrics a run of ``dataset`` records, hence the ones a sweep can optimize."""
-    score = "rmse" if dataset.task == "regression" else "accuracy"
-    splits = ("train", "val") if dataset.has_validation else ("train",)
-    return [f"{split}_{name}" for split in splits for name in ("cost", score)]
-
-
-def check_search(config: Config, dataset: Dataset) -> None:
-    """Refuse a search that cannot work on this data, before any study or run exists."""
-    check_space(config.search.space, config)
-    metric, metrics = config.search.metric, logged_metrics(dataset)
-    if metric not in metrics:
-        raise ConfigError(
-            f"search.metric={metric} is never logged for dataset {dataset.name!r} "
-            f"({dataset.task}{', no validation split' if not dataset.has_validation else ''}); choose one of {metrics}"
-        )
-    lower_is_better = metric.endswith(("cost", "rmse"))
-    if lower_is_better != (config.search.direction == "minimize"):
-        better = "minimize" if lower_is_better else "maximize"
-        raise ConfigError(f"search.direction={config.search.direction} with search.metric={metric}: use {better}")
-    studies.sampler(config)  # bad sampler or pruner options fail here, not in a worker
-    studies.pruner(config)
 
 
 def run_worker(
@@ -79,15 +58,15 @@ def run_worker(
     handle_sigterm()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     limits = threadpool_limits(1) if one_thread else None  # parallel workers must not fight over the cores
-    dataset = dataset or load_config_dataset(config)
+    dataset = dataset or load(config.dataset, config.seed)
     rdb = studies.storage(config.tracking.storage)
-    study = optuna.load_study(study_name=config.study_name, storage=rdb, pruner=studies.pruner(config))
+    study = optuna.load_study(study_name=config.study_name, storage=rdb, pruner=samplers.pruner(config))
     # Each worker and each resumed session draws its own random stream (the same one would repeat trials).
-    study.sampler = studies.sampler(config, stream=(worker, studies.used_budget(study)))
+    study.sampler = samplers.sampler(config, stream=(worker, studies.used_budget(study)))
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name)
-    objective = Objective(config, dataset, tracker, parent_run_id)
     lock = StoreLock(config.tracking.storage, "budget")  # exact trial counts among all workers
-    objective.before_trial = [lock.release]  # the trial exists once the objective runs: let others count it
+    # The trial exists once the objective runs: release the lock there so that others count it.
+    objective = Objective(config, dataset, tracker, parent_run_id, on_start=lock.release)
     try:
         while deadline is None or time.time() < deadline:
             lock.acquire()
@@ -150,8 +129,12 @@ def run_workers(config: Config, parent_run_id: str, deadline: float | None, data
 
 def sweep(config: Config) -> int:
     """Create or resume the study, run its trials, and record the summary; returns the exit code."""
-    dataset = load_config_dataset(config)  # bad data is refused before anything is created
-    check_search(config, dataset)
+    dataset = prepare_sweep(config).dataset  # everything refused before any store is touched
+    # Say which stores are used: a sweep started elsewhere would silently start another study.
+    print(
+        f"stores: tracking {mask_password(absolute_sqlite_uri(config.tracking.tracking_uri))}, "
+        f"study {mask_password(absolute_sqlite_uri(config.tracking.storage))} (study {config.study_name!r})"
+    )
     # Initialise both stores once, here, before any worker starts (concurrent first-time schema
     # creation corrupts SQLite stores); the lock also covers other sweeps of the study starting now.
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
@@ -161,6 +144,16 @@ def sweep(config: Config) -> int:
         close_dead_runs(tracker)
         parent = report.parent_run(tracker, study, config)
         report.recover(study, rdb, tracker)
+    at_start = studies.used_budget(study)
+    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    if at_start >= config.search.n_trials and not waiting:
+        print(
+            f"nothing to run: study {config.study_name!r} already has {at_start} of search.n_trials="
+            f"{config.search.n_trials} trials; raise search.n_trials to continue (e.g. "
+            f"search.n_trials={config.search.n_trials * 2}), or start afresh with new_study=true"
+        )
+    elif at_start:
+        print(f"resuming study {config.study_name!r}: {at_start} of {config.search.n_trials} trials done")
     deadline = time.time() + config.search.timeout if config.search.timeout else None
     status = 0
     with Progress(config, study) as progress:
@@ -184,11 +177,19 @@ def sweep(config: Config) -> int:
             raise
     with StoreLock(config.tracking.storage, "init"):
         try:
-            report.finish(study, rdb, tracker, parent, config, dataset)
+            code = report.finish(study, rdb, tracker, parent, config, dataset, report_folder(config))
         except BaseException as error:  # e.g. a full disk while publishing the best model
             report.crashed(study, rdb, tracker, parent, error)
             raise
-    return status
+    ran = studies.used_budget(study) - at_start
+    print(f"this run: {ran} trials; the study: {studies.used_budget(study)} of {config.search.n_trials}")
+    return status or code
+
+
+def report_folder(config: Config) -> Path:
+    """Where study reports are written: ``reports/`` beside a SQLite study storage, else ``mlruns/reports``."""
+    database = sqlite_file(config.tracking.storage)
+    return (database.parent if database is not None else Path.cwd() / "mlruns") / "reports"
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
@@ -196,7 +197,7 @@ def main(cfg: DictConfig) -> int:
     handle_sigterm()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     with fail_cleanly():
-        code = sweep(to_config(cfg))
+        code = sweep(load_config(cfg))
     if code:
         sys.exit(code)
     return 0

@@ -24,8 +24,8 @@ from commands import ENV, start
 from mlflow import MlflowClient
 
 from models import ModelFileError
-from pipeline.locks import StoreLock
-from pipeline.tracking import client as tracking_client
+from pipeline.records.locks import StoreLock
+from pipeline.records.tracking import client as tracking_client
 
 QUICK = ("dataset=iris", "train.epochs=3", "pruner=none")
 TIMEOUT = 600
@@ -117,7 +117,8 @@ def test_a_bug_in_training_stops_the_sweep_and_closes_every_run(
     from hydra import compose, initialize_config_dir
 
     from models import DeepNetwork
-    from pipeline.config import register_schemas, to_config
+    from pipeline.preflight import load_config as to_config
+    from pipeline.setup.config import register_schemas
     from pipeline.sweep import sweep
 
     def broken_fit(self, *args, **kwargs):
@@ -358,7 +359,7 @@ def test_bad_image_files_are_refused_naming_the_file(tmp_path: Path, shape: tupl
 
 # ----- 10: parameters too long for MLflow ------------------------------------------------------------------
 def test_a_parameter_too_long_for_mlflow_is_cut_visibly_and_named_in_a_tag(tmp_path: Path) -> None:
-    from pipeline.tracking import MAX_PARAM_LENGTH, TRUNCATION_MARK, Tracker
+    from pipeline.records.tracking import MAX_PARAM_LENGTH, TRUNCATION_MARK, Tracker
 
     tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "long", str(tmp_path / "artifacts"))
     recorder = tracker.start_run("long-param")

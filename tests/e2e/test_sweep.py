@@ -4,10 +4,11 @@ folder, then its Optuna study and MLflow runs are read back from the real SQLite
 
 What they prove: trials and nested runs match one to one with mirrored states, parameters, per-epoch
 metrics and artifacts; the parent run holds the summary and the best model is registered, loads and
-predicts, and reruns exactly; pruned trials end KILLED; diverging trials fail without stopping the
-sweep or storing infinities; a SIGKILLed sweep resumes to exactly its budget, retrying the dead trial
-with the same parameters and seed; two workers share one budget exactly; a resume with changed
-settings is refused until ``new_study=true``; bad input is refused before any store exists.
+predicts, and reruns exactly; pruned trials end FINISHED with a PRUNED state tag; diverging trials
+fail without stopping the sweep or storing infinities; a SIGKILLed sweep resumes to exactly its
+budget, retrying the dead trial with the same parameters and seed; two workers share one budget
+exactly; a resume with changed settings is refused until ``new_study=true``; bad input is refused
+before any store exists.
 """
 
 import math
@@ -33,9 +34,10 @@ from sklearn.datasets import load_digits
 pytestmark = pytest.mark.slow
 
 TIMEOUT = 300  # seconds for one command; a sweep here takes well under a minute
-# Run status that mirrors each trial state. A FAIL trial without an ``outcome`` is one whose worker
-# died: its run cannot close itself and is closed KILLED by the next start.
-MIRROR = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "KILLED", TrialState.FAIL: "FAILED"}
+# Run status that mirrors each trial state (a pruned trial ended normally: FINISHED, with its
+# ``trial_state`` tag PRUNED). A FAIL trial without an ``outcome`` is one whose worker died: its run
+# cannot close itself and is closed KILLED by the next start.
+MIRROR = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "FINISHED", TrialState.FAIL: "FAILED"}
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 # Small and fast: no pyfunc model and no curve PNG unless a test is about them.
 QUIET = ("tracking.log_model=none", "tracking.log_plots=none")
@@ -281,8 +283,9 @@ def test_median_pruner_prunes_trials_and_their_runs_end_killed(sweep_dir: Path) 
     assert_runs_mirror_trials(client, study)
     for trial in pruned:
         run = client.get_run(trial.user_attrs["mlflow_run_id"])
-        assert run.info.status == "KILLED"
+        assert run.info.status == "FINISHED" and run.data.tags["trial_state"] == "PRUNED"
         assert run.data.tags["failure_reason"].startswith("TrialPruned: pruned at epoch")
+        assert "pruned@" in run.info.run_name and run.data.tags["pruned_at_epoch"].isdigit()
         assert trial.user_attrs["outcome"] == "pruned"
         assert max(steps(client, run.info.run_id, "val_accuracy")) < epochs - 1, "a pruned trial stops early"
 

@@ -25,9 +25,10 @@ from mlflow.entities import Metric, Run
 from omegaconf import OmegaConf
 
 from models import DeepNetwork
-from pipeline.config import Config, register_schemas, to_config
+from pipeline.preflight import load_config as to_config
 from pipeline.rerun import main as rerun_main
-from pipeline.runner import load_config_dataset
+from pipeline.setup.config import Config, register_schemas
+from pipeline.setup.data import load
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300  # seconds per command: generous, a hung command must not hang the suite
@@ -47,6 +48,12 @@ register_schemas()
 
 
 # ----- helpers ------------------------------------------------------------------------------------------
+
+
+def _dataset(config: Config):
+    return load(config.dataset, config.seed)
+
+
 def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
     try:
         out, err = process.communicate(timeout=TIMEOUT)
@@ -200,7 +207,7 @@ def test_pyfunc_model_of_the_model_uri_tag_reproduces_the_logged_test_accuracy(s
     assert {"test_cost", "test_accuracy"} <= set(metrics)
     assert math.isfinite(metrics["test_cost"]) and metrics["test_cost"] > 0
     # The pyfunc model, found through the run's model_uri tag, predicts class names from raw rows.
-    dataset = load_config_dataset(composed(*SMALL))
+    dataset = _dataset(composed(*SMALL))
     with tracking_uri(store_uri(finished.cwd)):
         model = mlflow.pyfunc.load_model(run.data.tags["model_uri"])
     shift, multiplier = np.asarray(dataset.input_shift), np.asarray(dataset.input_multiplier)
@@ -239,7 +246,7 @@ def test_tags_record_git_commit_package_versions_and_data_fingerprint(small: tup
     assert tags.get("mlflow_version") == mlflow.__version__
     assert tags.get("deepsweep_version") == metadata.version("deepsweep")
     assert tags.get("hydra-core_version") == metadata.version("hydra-core")
-    assert tags.get("data_fingerprint") == load_config_dataset(composed(*SMALL)).fingerprint
+    assert tags.get("data_fingerprint") == _dataset(composed(*SMALL)).fingerprint
     assert re.fullmatch(r"models:/.+", tags.get("model_uri", ""))
 
 

@@ -1,4 +1,4 @@
-"""Tests of pipeline.config on the real ``conf/``: every option of every group composes into a validated
+"""Tests of pipeline.setup.config on the real ``conf/``: every option of every group composes into a validated
 ``Config``, and every kind of bad value is refused with a message naming the key.
 
 Configs are composed exactly as the entry points compose them (Hydra compose over ``conf/`` with the
@@ -15,15 +15,15 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline.config import (
+from pipeline.errors import ConfigError
+from pipeline.preflight import load_config as to_config
+from pipeline.setup.config import (
     Config,
-    ConfigError,
     DatasetConfig,
     ModelConfig,
     SearchParam,
     TrainConfig,
     register_schemas,
-    to_config,
 )
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -238,9 +238,9 @@ def test_non_finite_value_is_refused(override: str) -> None:
     [
         "model.hidden_activation=swish",
         "model.output=relu",
-        "model.init=zeros",
+        "model.init=ones",
         "model.dtype=float16",
-        "train.optimizer=rmsprop",
+        "train.optimizer=lbfgs",
         "dataset.name=nope",
         "dataset.scaling=log",
         "dataset.task=clustering",

@@ -1,4 +1,4 @@
-"""Tests of pipeline.search_space on the real ``conf/``: how ``search.space`` becomes define-by-run
+"""Tests of pipeline.search.space on the real ``conf/``: how ``search.space`` becomes define-by-run
 ``trial.suggest_*`` calls (checked with ``optuna.trial.FixedTrial``), how suggested values land in the
 config, which spaces ``check_space`` refuses, the grid sampler's space, and inclusive bounds.
 """
@@ -14,9 +14,12 @@ from hydra import compose, initialize_config_dir
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FixedTrial
 
-from pipeline import study as studies
-from pipeline.config import Config, ConfigError, SearchParam, register_schemas, to_config
-from pipeline.search_space import apply, check_space, config_path, grid, suggest
+from pipeline.errors import ConfigError
+from pipeline.preflight import check_space
+from pipeline.preflight import load_config as to_config
+from pipeline.search import study as studies
+from pipeline.search.space import apply, config_path, grid, suggest
+from pipeline.setup.config import Config, SearchParam, register_schemas
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -242,7 +245,7 @@ def test_check_space_refuses_depth_without_layer_widths() -> None:
     [
         ("search.space.hidden_activation.choices=[relu,swish]", "swish"),
         ("search.space.learning_rate={log: false, low: 0.0}", "train.learning_rate"),
-        ("+search.space.optimizer={type: categorical, choices: [adam, rmsprop]}", "rmsprop"),
+        ("+search.space.optimizer={type: categorical, choices: [adam, lbfgs]}", "lbfgs"),
         ("+search.space.epochs={type: int, low: 0, high: 10}", "train.epochs"),
         ("search.space.hidden_units={log: false, low: 0}", "model.hidden_units"),
     ],

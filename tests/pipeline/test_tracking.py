@@ -1,4 +1,4 @@
-"""``pipeline.tracking`` against a real SQLite MLflow store in a temporary folder."""
+"""``pipeline.records.tracking`` against a real SQLite MLflow store in a temporary folder."""
 
 from pathlib import Path
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from models import DeepNetwork
-from pipeline.pyfunc_model import PYFUNC_ENTRY, model_requirements
-from pipeline.tracking import STATUS_FINISHED, STATUS_RUNNING, Tracker
+from pipeline.records.pyfunc_model import PYFUNC_ENTRY, model_requirements
+from pipeline.records.tracking import STATUS_FINISHED, STATUS_RUNNING, Tracker
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of pipeline.uris: passwords masked before anything is logged or printed, relative SQLite stores made
+"""Tests of pipeline.records.uris: passwords masked before anything is logged or printed, relative SQLite stores made
 absolute so that every process finds the same store, and URIs with nothing to change left exactly as given."""
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.console import print_result
-from pipeline.uris import absolute_path, absolute_sqlite_uri, mask_password, sqlite_file
+from pipeline.records.uris import absolute_path, absolute_sqlite_uri, mask_password, sqlite_file
 
 
 # ----- mask_password ----------------------------------------------------------------------------------

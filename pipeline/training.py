@@ -1,7 +1,7 @@
 """One training run from a ``Config``: build the network, train it, and record everything in MLflow.
 
-``pipeline.train`` and every sweep trial go through ``train_and_record``, so a trial's run holds
-exactly what a single training run holds.
+``pipeline.train``, ``pipeline.rerun`` (through ``train_once``) and every sweep trial go through
+``train_and_record``, so a trial's run holds exactly what a single training run holds.
 """
 
 import dataclasses
@@ -17,17 +17,24 @@ from pathlib import Path
 import yaml
 
 from models import DeepNetwork, DivergenceError
-from pipeline import plots
-from pipeline.config import Config, ConfigError
-from pipeline.data import Dataset, load_dataset
-from pipeline.pyfunc_model import PYFUNC_ENTRY, model_requirements
-from pipeline.tracking import STATUS_FAILED, STATUS_FINISHED, RunRecorder, environment_tags
-from pipeline.uris import mask_password
+from pipeline.errors import ConfigError
+from pipeline.records import plots
+from pipeline.records.pyfunc_model import PYFUNC_ENTRY, model_requirements
+from pipeline.records.tracking import (
+    STATUS_FAILED,
+    STATUS_FINISHED,
+    STATUS_KILLED,
+    RunRecorder,
+    Tracker,
+    close_dead_runs,
+    environment_tags,
+)
+from pipeline.records.uris import mask_password
+from pipeline.setup.config import Config
+from pipeline.setup.data import Dataset
+from pipeline.setup.vocabulary import DATASETS, TASKS, run_metric_name
 
 FLUSH_EVERY = 500  # epochs of metrics buffered between writes: one log_batch call each
-
-# The network's history keys -> MLflow metric names.
-METRIC_NAMES = {"cost": "train_cost", "accuracy": "train_accuracy", "rmse": "train_rmse"}
 
 
 @dataclass
@@ -42,34 +49,16 @@ def network_seed(config: Config) -> int:
     return config.seed if config.train.seed is None else config.train.seed
 
 
-def load_config_dataset(config: Config) -> Dataset:
-    """The dataset a config names, split with the root seed."""
-    d = config.dataset
-    return load_dataset(
-        d.name,
-        path=d.path,
-        target=d.target,
-        task=d.task,
-        val_fraction=d.val_fraction,
-        test_fraction=d.test_fraction,
-        scaling=d.scaling,
-        n_samples=d.n_samples,
-        noise=d.noise,
-        seed=config.seed,
-    )
-
-
 def output_layer(config: Config, dataset: Dataset) -> tuple[str, int]:
     """The output activation and its number of units, checked against the data's task."""
-    output = dataset.output if config.model.output == "auto" else config.model.output
-    allowed = {"binary": ("sigmoid", "softmax"), "multiclass": ("softmax",), "regression": ("linear",)}
-    if output not in allowed[dataset.task]:
+    task = TASKS[dataset.task]
+    output = task.output if config.model.output == "auto" else config.model.output
+    if output not in task.outputs:
         raise ConfigError(
             f"model.output={output} does not fit dataset {dataset.name!r} ({dataset.task}); "
-            f"allowed: {list(allowed[dataset.task])} or auto"
+            f"allowed: {list(task.outputs)} or auto"
         )
-    units = 2 if output == "softmax" and dataset.task == "binary" else dataset.n_outputs
-    return output, units
+    return output, task.output_units(output, dataset.Y_train.shape[0], len(dataset.class_names))
 
 
 def build_network(config: Config, dataset: Dataset) -> DeepNetwork:
@@ -88,16 +77,28 @@ def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
     """Every value that shapes the run, keyed by its plain name (one name per concept)."""
     d, m, t = config.dataset, config.model, config.train
     output, _ = output_layer(config, dataset)
-    return {
-        "dataset": d.name,
+    source = DATASETS[d.name]
+    # Only what applies to this dataset: a digits run has no path, no target, no generator noise.
+    applies = {
+        "dataset_path": "path" in source.needs,
+        "target": "target" in source.needs,
+        "test_fraction": not source.given_test,
+        "n_samples": source.generated,
+        "noise": source.generated,
+    }
+    data = {
         "dataset_path": d.path,
         "target": d.target,
-        "task": dataset.task,
         "val_fraction": d.val_fraction,
         "test_fraction": d.test_fraction,
         "scaling": d.scaling,
         "n_samples": d.n_samples,
         "noise": d.noise,
+    }
+    return {
+        "dataset": d.name,
+        "task": dataset.task,
+        **{key: value for key, value in data.items() if applies.get(key, True)},
         "hidden_units": list(m.hidden_units),
         "depth": len(m.hidden_units),
         "hidden_activation": m.hidden_activation,
@@ -139,7 +140,7 @@ class EpochRecorder:
         self.history: dict[str, list[tuple[int, float]]] = {}
 
     def __call__(self, epoch: int, metrics: dict[str, float]) -> dict[str, float]:
-        named = {METRIC_NAMES.get(key, key): value for key, value in metrics.items()}
+        named = {run_metric_name(key): value for key, value in metrics.items()}
         if epoch % self.log_every == 0:
             for key, value in named.items():
                 self.history.setdefault(key, []).append((epoch, value))
@@ -249,9 +250,12 @@ def log_network_model(recorder: RunRecorder, parameters: Path, dataset: Dataset,
     )
 
 
-def fail(recorder: RunRecorder, error: BaseException, status: str = STATUS_FAILED, *, expected: bool = False) -> str:
-    """Close the run with ``status`` and the reason as a tag; unexpected errors also leave their
-    traceback as the artifact ``traceback.txt``."""
+def close_run(recorder: RunRecorder, status: str, error: BaseException | None, *, expected: bool = False) -> str | None:
+    """Close the run with ``status``; when ``error`` ended it, its reason becomes the ``failure_reason``
+    tag (returned), and unexpected errors also leave their traceback as the artifact ``traceback.txt``."""
+    if error is None:
+        recorder.finish(status)
+        return None
     reason = f"{type(error).__name__}: {error}"
     if not expected and not isinstance(error, DivergenceError | KeyboardInterrupt):
         try:
@@ -262,8 +266,42 @@ def fail(recorder: RunRecorder, error: BaseException, status: str = STATUS_FAILE
     return reason
 
 
-def succeed(recorder: RunRecorder) -> None:
-    recorder.finish(STATUS_FINISHED)
+def status_for(error: BaseException | None) -> str:
+    """A training run's status: FINISHED, KILLED when interrupted (Ctrl-C, SIGTERM), else FAILED."""
+    if error is None:
+        return STATUS_FINISHED
+    return STATUS_KILLED if isinstance(error, KeyboardInterrupt) else STATUS_FAILED
+
+
+def run_name(config: Config) -> str:
+    """A training run's name: the dataset and the hidden layers, e.g. ``digits-64x32``."""
+    return f"{config.dataset.name}-{'x'.join(map(str, config.model.hidden_units)) or 'logistic'}"
+
+
+def train_once(config: Config, dataset: Dataset, extra_tags: dict[str, str] | None = None) -> tuple[str, RunResult]:
+    """Train and record one run of ``config`` on ``dataset`` (both checked by the pre-flight);
+    returns ``(run_id, result)``.
+
+    A diverging run ends FAILED with the reason recorded and ``DivergenceError`` re-raised; an
+    interrupted one ends KILLED.
+    """
+    tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
+    close_dead_runs(tracker)
+    recorder = tracker.start_run(run_name(config), {"kind": "train", **(extra_tags or {})})
+    try:
+        start_record(recorder, config, dataset, {})
+        result = train_and_record(
+            config,
+            dataset,
+            recorder,
+            log_model=config.tracking.log_model != "none",
+            log_plot=config.tracking.log_plots != "none",
+        )
+    except BaseException as error:
+        close_run(recorder, status_for(error), error)
+        raise
+    close_run(recorder, status_for(None), None)
+    return recorder.run_id, result
 
 
 @functools.cache

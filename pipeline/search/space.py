@@ -14,11 +14,13 @@ inclusive: ``low <= value <= high``.
 """
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
+from pipeline.errors import ConfigError
+from pipeline.setup.config import Config, SearchParam
 
-from pipeline.config import Config, ConfigError, SearchParam, validate
+if TYPE_CHECKING:
+    import optuna
 
 # Plain names of searchable config values -> their place in the config.
 PLAIN_NAMES = {
@@ -40,50 +42,7 @@ def config_path(name: str) -> str:
     return PLAIN_NAMES.get(name, name)
 
 
-def check_space(space: dict[str, SearchParam], config: Config) -> None:
-    """Refuse a space that cannot be searched, naming the entry and the fix."""
-    if not space:
-        raise ConfigError("search.space is empty: name at least one value to search, e.g. learning_rate")
-    if "hidden_units" in space and "width" in space:
-        raise ConfigError(
-            "search.space has both hidden_units (one width per layer) and width (one shared width); keep one"
-        )
-    for name in ("depth", "hidden_units", "width"):
-        if name in space and space[name].type not in ("int", "categorical"):
-            raise ConfigError(f"search.space.{name}.type={space[name].type} must be int or categorical")
-    if "depth" in space and space["depth"].type == "int" and space["depth"].low < 0:
-        raise ConfigError(f"search.space.depth.low={space['depth'].low} must be >= 0 (0 is logistic regression)")
-    if "depth" in space and "hidden_units" not in space and "width" not in space:
-        raise ConfigError("search.space.depth needs hidden_units or width in search.space to size the layers")
-    for name, param in space.items():
-        if name not in ARCHITECTURE:
-            # Only what shapes one training run: the data are loaded once per sweep, and every trial
-            # gets its own seed.
-            section, _, leaf = config_path(name).partition(".")
-            searchable = section in SEARCHABLE_SECTIONS and leaf != "seed"
-            if not searchable or not hasattr(getattr(config, section), leaf):
-                raise ConfigError(
-                    f"search.space.{name} is not a searchable value; use depth, hidden_units, width, "
-                    f"one of {sorted(PLAIN_NAMES)} or a dotted path under model. or train. (except train.seed)"
-                )
-        if name != "depth":
-            _check_values(name, param, config)
-
-
-def _check_values(name: str, param: SearchParam, config: Config) -> None:
-    """Refuse a space whose bounds or choices the config itself would refuse (a bad optimizer name,
-    learning_rate=0), so that no trial meets it mid-sweep."""
-    candidates = list(param.choices) if param.type == "categorical" else [param.low, param.high]
-    for value in candidates:
-        value = int(value) if param.type == "int" else value
-        values = {"hidden_units": [value]} if name in ("hidden_units", "width") else {name: value}
-        try:
-            validate(apply(config, values))
-        except (ConfigError, TypeError) as error:
-            raise ConfigError(f"search.space.{name} allows {value!r}, which is refused: {error}") from None
-
-
-def _suggest(trial: optuna.Trial, name: str, param: SearchParam) -> Any:
+def _suggest(trial: "optuna.Trial", name: str, param: SearchParam) -> Any:
     if param.type == "categorical":
         return trial.suggest_categorical(name, list(param.choices))
     if param.type == "int":
@@ -92,7 +51,7 @@ def _suggest(trial: optuna.Trial, name: str, param: SearchParam) -> Any:
     return trial.suggest_float(name, param.low, param.high, step=param.step, log=param.log)
 
 
-def suggest(trial: optuna.Trial, space: dict[str, SearchParam], default_depth: int) -> dict[str, Any]:
+def suggest(trial: "optuna.Trial", space: dict[str, SearchParam], default_depth: int) -> dict[str, Any]:
     """Ask the trial for every value in ``space``; returns ``{name: value}`` with ``hidden_units`` a list.
 
     Depth comes first (or ``default_depth`` when not searched), then the widths it needs, then the

@@ -5,7 +5,6 @@ given the sweep's summary at the end (best trial, trials table, Optuna plots, re
 import json
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import optuna
@@ -14,12 +13,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from models import DeepNetwork
-from pipeline import plots
-from pipeline.config import Config
-from pipeline.data import Dataset
-from pipeline.runner import config_yaml, log_learning_curves, log_network_model
-from pipeline.study import dead_trials, fail_and_retry, fail_stale_trials
-from pipeline.tracking import (
+from pipeline.records.tracking import (
     STATUS_FAILED,
     STATUS_FINISHED,
     STATUS_KILLED,
@@ -32,7 +26,13 @@ from pipeline.tracking import (
     register_model,
     reopen_run,
 )
-from pipeline.uris import mask_password
+from pipeline.records.uris import mask_password
+from pipeline.search import report
+from pipeline.search.outcomes import Outcome, outcome_of
+from pipeline.search.study import dead_trials, fail_and_retry, fail_stale_trials
+from pipeline.setup.config import Config
+from pipeline.setup.data import Dataset
+from pipeline.training import config_yaml, log_learning_curves, log_network_model
 
 PARENT_ATTR = "mlflow_parent_run_id"
 LEADERBOARD_SIZE = 10
@@ -71,11 +71,12 @@ def recover(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) -> None:
 
 
 def reconcile(study: optuna.Study, tracker: Tracker) -> None:
-    """Give every ended trial's run the matching status: a FAIL trial without an outcome died."""
+    """Give every ended trial's run the matching status: the run of a trial whose worker died is
+    still RUNNING, and is closed KILLED."""
     stale = [
         trial.user_attrs["mlflow_run_id"]
         for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-        if "outcome" not in trial.user_attrs and "mlflow_run_id" in trial.user_attrs
+        if outcome_of(trial) is Outcome.DIED and "mlflow_run_id" in trial.user_attrs
     ]
     close_stale_runs(tracker, stale, "the worker running this trial died (killed or out of memory); it was retried")
 
@@ -105,66 +106,136 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     return frame.rename(columns=lambda column: column.removeprefix("user_attrs_"))
 
 
-def finish(
-    study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunRecorder, config: Config, dataset: Dataset
-) -> None:
-    """Record the sweep's summary in the parent run and print the leaderboard.
+def state_counts(study: optuna.Study) -> dict[str, int]:
+    """Trials per outcome label (``complete``, ``pruned``, ``failed``, ...), plus ``running``/``waiting``."""
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        outcome = outcome_of(trial)
+        label = outcome.label if outcome is not None else trial.state.name.lower()
+        counts[label] = counts.get(label, 0) + 1
+    return counts
 
-    When other processes are still running trials of the study, the last of them records it.
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """``40 trials: 13 complete, 27 pruned (stopped early by the pruner), 0 failed``."""
+    total = sum(counts.values())
+    parts = [f"{counts.get('complete', 0)} complete", f"{counts.get('pruned', 0)} pruned (stopped early by the pruner)"]
+    parts += [f"{count} {label}" for label, count in counts.items() if label not in ("complete", "pruned")]
+    return f"{total} trials: " + ", ".join(parts)
+
+
+def finish(
+    study: optuna.Study,
+    rdb: RDBStorage,
+    tracker: Tracker,
+    parent: RunRecorder,
+    config: Config,
+    dataset: Dataset,
+    report_folder: Path,
+) -> int:
+    """Record the sweep's summary in the parent run, write the study report, print the leaderboard;
+    returns the exit code (1 when no trial completed).
+
+    When other processes are still running trials of the study, the last of them records it. Every
+    step can be repeated: a summary interrupted half-way is completed by the next run of the command.
     """
     recover(study, rdb, tracker)
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if running:
         print(f"{len(running)} trials are still running in other processes; the last one to finish records the summary")
-        return
+        return 0
     table = trials_table(study)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "trials.csv"
         table.to_csv(path, index=False)
         parent.log_file(path)
+    counts = state_counts(study)
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
-        parent.finish(STATUS_FAILED, "no trial completed: see the trials' failure_reason tags")
-        print("no trial completed; see trials.csv in the parent run for the reasons")
-        return
+        reason = f"no trial completed ({describe_counts(counts)}): see the trials' failure_reason tags"
+        parent.finish(STATUS_FAILED, reason)
+        print(f"error: {reason}, or trials.csv in the parent run", file=sys.stderr)
+        return 1
     best = study.best_trial
     best_run = best.user_attrs["mlflow_run_id"]
-    parent.set_tags({"best_trial_number": best.number, "best_run_id": best_run, "best_params": json.dumps(best.params)})
+    parent.set_tags(
+        {
+            "best_trial_number": best.number,
+            "best_run_id": best_run,
+            "best_params": json.dumps(best.params),
+            **{f"trials_{label}": count for label, count in counts.items()},
+        }
+    )
     parent.log_metrics({f"best_{config.search.metric}": best.value, "n_trials": len(table)})
-    log_optuna_plots(study, parent)
+    rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
+    report_path = write_report(study, tracker, parent, config, best.params, rerun, report_folder)
     version = publish_best(tracker, best_run, config, dataset)
     parent.finish(STATUS_FINISHED)
     print(leaderboard(table, tracker, config))
+    print(describe_counts(counts))
     registered = f", registered as {registry_name(config)} version {version}" if version else ""
     print(f"best: trial {best.number} (run {best_run}) {config.search.metric}={best.value:.4f}{registered}")
-    print(f"rerun it: python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}")
+    print(f"rerun it: {rerun}")
+    print(f"study report: {report_path}")
+    return 0
 
 
-def log_optuna_plots(study: optuna.Study, parent: RunRecorder) -> None:
-    """Optimization history, parameter importances and parallel coordinates as PNG artifacts."""
-    from optuna.visualization import matplotlib as optuna_plots
+def log_params_of(config: Config) -> set[str]:
+    """The Optuna parameter names searched on a log scale (``hidden_units`` -> ``hidden_units_l1..``)."""
+    names = set()
+    for name, param in config.search.space.items():
+        if param.log:
+            names |= {name} if name != "hidden_units" else {f"hidden_units_l{i}" for i in range(1, 33)}
+    return names
 
-    makers = {
-        "optimization_history.png": optuna_plots.plot_optimization_history,
-        "param_importances.png": optuna_plots.plot_param_importances,
-        "parallel_coordinate.png": optuna_plots.plot_parallel_coordinate,
+
+def write_report(
+    study: optuna.Study,
+    tracker: Tracker,
+    parent: RunRecorder,
+    config: Config,
+    best_params: dict[str, object],
+    rerun: str,
+    folder: Path,
+) -> Path:
+    """Build the study report, write it to ``folder/<study>.html`` and log it (and its PNGs) to the parent run."""
+    trials = study.get_trials(deepcopy=False)
+    metric = config.search.metric
+    reverse = config.search.direction == "maximize"
+    complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value, reverse=reverse)
+    drawn = [*complete[: report.TOP_CURVES], *(t for t in trials if t.state == TrialState.PRUNED)]
+    score = metric if metric.startswith(("val_", "train_")) else "val_accuracy"
+    curves = {
+        trial.number: metric_histories(tracker.client, trial.user_attrs["mlflow_run_id"], keys=(score, "train_cost"))
+        for trial in drawn
+        if "mlflow_run_id" in trial.user_attrs
     }
-    skipped = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
-        for name, make in makers.items():
-            try:
-                axes = make(study)
-            except (ValueError, RuntimeError, ZeroDivisionError) as error:  # e.g. importances need 2+ trials
-                skipped.append(f"{name}: {error}")
-                continue
-            figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
-            try:
-                parent.log_figure(figure, f"plots/{name}")
-            finally:
-                plots.close(figure)
-    if skipped:
-        parent.set_tags({"plots_skipped": "; ".join(skipped)[:5000]})
+    data = report.ReportInput(
+        study,
+        metric,
+        config.search.direction,
+        log_params_of(config),
+        curves,
+        best_settings=best_params,
+        rerun_command=rerun,
+        title=f"Study {study.study_name}: {metric} on {config.dataset.name}",
+    )
+    rendered = report.build(data)
+    for name, png in rendered.figures.items():
+        parent.save_artifact(f"plots/{name}", lambda path, png=png: path.write_bytes(png))
+    parent.log_text(rendered.html, "report.html")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{_file_name(study.study_name)}.html"
+    temporary = path.with_name(f".partial-{path.name}")
+    temporary.write_text(rendered.html, encoding="utf-8")
+    temporary.replace(path)
+    parent.set_tags({"report": str(path)})
+    return path
+
+
+def _file_name(name: str) -> str:
+    """A study name as a safe file name (no folders, no leading dots)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "study"
 
 
 def registry_name(config: Config) -> str:

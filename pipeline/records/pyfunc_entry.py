@@ -2,6 +2,6 @@
 
 from mlflow.models import set_model
 
-from pipeline.pyfunc_model import NetworkModel
+from pipeline.records.pyfunc_model import NetworkModel
 
 set_model(NetworkModel())

@@ -27,9 +27,9 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-from pipeline.config import ConfigError
-from pipeline.locks import StoreLock, enable_wal
-from pipeline.uris import absolute_path, absolute_sqlite_uri, mask_password
+from pipeline.errors import ConfigError
+from pipeline.records.locks import StoreLock, enable_wal
+from pipeline.records.uris import absolute_path, absolute_sqlite_uri, mask_password
 
 T = TypeVar("T")
 
@@ -373,11 +373,14 @@ def download_artifact(tracking_uri: str, run_id: str, artifact_path: str, folder
         raise LookupError(f"run {run_id} has no artifact {artifact_path!r}: {error}") from None
 
 
-def metric_histories(store: MlflowClient, run_id: str) -> dict[str, list[tuple[int, float]]]:
-    """Every metric of a run as ``{key: [(step, value), ...]}`` sorted by step."""
-    run = _retry(store.get_run, run_id)
+def metric_histories(
+    store: MlflowClient, run_id: str, keys: Iterable[str] | None = None
+) -> dict[str, list[tuple[int, float]]]:
+    """Every metric of a run (or only ``keys``) as ``{key: [(step, value), ...]}`` sorted by step."""
+    if keys is None:
+        keys = _retry(store.get_run, run_id).data.metrics
     histories = {}
-    for key in run.data.metrics:
+    for key in keys:
         points = _retry(store.get_metric_history, run_id, key)
         histories[key] = sorted((point.step, point.value) for point in points)
     return histories

@@ -14,35 +14,35 @@ transposes. Bad arguments or bad data raise ``DataError`` naming the file or arg
 and how to fix it, before anything is trained or logged.
 """
 
+from __future__ import annotations
+
 import hashlib
 import math
-import numbers
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import h5py
 import numpy as np
-import pandas as pd
-from sklearn import datasets as sk_datasets
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from pipeline.errors import ConfigError, DataError
+from pipeline.setup.config import DatasetConfig
+from pipeline.setup.rules import RANGES, check_dataset, check_range
+from pipeline.setup.vocabulary import DATASETS, TASKS
+
+if TYPE_CHECKING:  # imported where used: scikit-learn, pandas and h5py cost seconds to import
+    import pandas as pd
 
 
-class DataError(ValueError):
-    """Bad arguments or bad data; the message names the file or argument, the problem and the fix."""
+def _scaler(name: str) -> Any:
+    """A new scikit-learn scaler for ``name``, or None for ``none``."""
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    return {"standard": StandardScaler, "minmax": MinMaxScaler, "none": lambda: None}[name]()
 
 
-# task -> the network's output layer
-OUTPUTS = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
-TASKS = ("auto", "classification", "regression")
-SCALERS: dict[str, Callable[[], StandardScaler | MinMaxScaler] | None] = {
-    "standard": StandardScaler,
-    "minmax": MinMaxScaler,
-    "none": None,
-}
 MAX_AUTO_CLASSES = 20  # an integer-valued CSV target with more distinct values is treated as regression
 CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 
@@ -108,7 +108,7 @@ class Dataset:
     @property
     def output(self) -> str:
         """The output activation the task needs: ``sigmoid``, ``softmax`` or ``linear``."""
-        return OUTPUTS[self.task]
+        return TASKS[self.task].output
 
     @property
     def has_validation(self) -> bool:
@@ -120,20 +120,14 @@ class Dataset:
         return {"train": self.X_train.shape[1], "val": self.X_val.shape[1], "test": self.X_test.shape[1]}
 
 
-@dataclass(frozen=True)
-class _Request:
-    """The validated arguments of ``load_dataset``, handed to every loader."""
+@dataclass
+class _Request(DatasetConfig):
+    """What every loader is handed: the config's ``dataset`` section itself, plus the root seed.
 
-    name: str
-    path: str | None
-    target: str | None
-    task: str
-    val_fraction: float
-    test_fraction: float
-    scaling: str
-    n_samples: int
-    noise: float
-    seed: int
+    A new ``dataset.*`` setting is one field in ``DatasetConfig`` and its use in a loader.
+    """
+
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -162,9 +156,11 @@ def _int_seed(seed: int, key: str) -> int:
 
 
 # ----- bundled and generated data ------------------------------------------------------------------
-def _load_bundled(load: Callable, task: str, request: _Request) -> _Table:
-    """scikit-learn's bundled sets: shipped with the package, so nothing is downloaded."""
-    bunch = load()
+def _load_bundled(loader: str, task: str, request: _Request) -> _Table:
+    """scikit-learn's bundled sets (``sklearn.datasets.<loader>``): shipped with it, nothing is downloaded."""
+    from sklearn import datasets
+
+    bunch = getattr(datasets, loader)()
     X = np.asarray(bunch.data, dtype=np.float64)
     features = tuple(str(f) for f in bunch.feature_names)
     if task == "regression":
@@ -192,8 +188,11 @@ def _load_planar(request: _Request) -> _Table:
     return _Table("planar", X, y, "binary", ("red", "blue"), ("x1", "x2"))
 
 
-def _load_generated(make: Callable, class_names: tuple[str, ...], request: _Request) -> _Table:
-    """scikit-learn's two-class toy generators (moons, circles), seeded from ``seed``."""
+def _load_generated(maker: str, class_names: tuple[str, ...], request: _Request) -> _Table:
+    """scikit-learn's two-class toy generators (``sklearn.datasets.<maker>``: moons, circles), seeded from ``seed``."""
+    from sklearn import datasets
+
+    make = getattr(datasets, maker)
     random_state = _int_seed(request.seed, request.name)
     X, y = make(n_samples=request.n_samples, noise=request.noise, random_state=random_state)
     return _Table(request.name, X.astype(np.float64), y.astype(np.int64), "binary", class_names, ("x1", "x2"))
@@ -204,6 +203,8 @@ def _read_h5(file: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The named datasets of one HDF5 file, or a DataError saying which file and what is missing."""
     if not file.is_file():
         raise DataError(f"{file}: file not found; the cat folder must hold {' and '.join(CAT_FILES)}")
+    import h5py
+
     try:
         with h5py.File(file, "r") as h5:
             missing = [k for k in keys if not isinstance(h5.get(k), h5py.Dataset)]
@@ -258,6 +259,8 @@ def _load_cat(request: _Request) -> _Table:
 
 # ----- any CSV ----------------------------------------------------------------------------------------
 def _read_csv(file: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if not file.is_file():
         raise DataError(f"{file}: file not found; set path to an existing CSV file")
     try:
@@ -273,6 +276,8 @@ def _read_csv(file: Path) -> pd.DataFrame:
 
 def _check_columns(file: Path, frame: pd.DataFrame, target: str) -> list[str]:
     """The feature columns: every column but the target, all numeric."""
+    import pandas as pd
+
     if target not in frame.columns:
         raise DataError(
             f"{file}: target column {target!r} not found; available columns: {list(frame.columns)}; "
@@ -292,6 +297,8 @@ def _check_columns(file: Path, frame: pd.DataFrame, target: str) -> list[str]:
 
 def _check_finite(file: Path, frame: pd.DataFrame) -> None:
     """Refuse NaN (empty cells) and infinities anywhere, saying where and how many rows."""
+    import pandas as pd
+
     bad = frame.isna()
     numeric = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
     bad[numeric] |= np.isinf(frame[numeric].to_numpy(dtype=np.float64))
@@ -306,6 +313,8 @@ def _check_finite(file: Path, frame: pd.DataFrame) -> None:
 
 def _is_classification(target: pd.Series, task: str) -> bool:
     """task 'auto': non-numeric targets, and integer-valued ones with few distinct values, are classes."""
+    import pandas as pd
+
     if task != "auto":
         return task == "classification"
     if pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target):
@@ -323,6 +332,8 @@ def _class_name(value: object) -> str:
 
 def _encode_classes(file: Path, target: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
     """Labels 0..C-1 in the order of the sorted distinct values, and those values as class names."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(target, sort=True)
     if len(uniques) < 2:
         raise DataError(
@@ -334,6 +345,8 @@ def _encode_classes(file: Path, target: pd.Series) -> tuple[np.ndarray, tuple[st
 
 def _load_csv(request: _Request) -> _Table:
     """Any CSV: numeric feature columns plus the ``target`` column."""
+    import pandas as pd
+
     file = Path(request.path)
     frame = _read_csv(file)
     features = _check_columns(file, frame, request.target)
@@ -354,19 +367,18 @@ def _load_csv(request: _Request) -> _Table:
 
 
 LOADERS: dict[str, Callable[[_Request], _Table]] = {
-    "digits": partial(_load_bundled, sk_datasets.load_digits, "multiclass"),
-    "breast_cancer": partial(_load_bundled, sk_datasets.load_breast_cancer, "binary"),
-    "iris": partial(_load_bundled, sk_datasets.load_iris, "multiclass"),
-    "wine": partial(_load_bundled, sk_datasets.load_wine, "multiclass"),
-    "diabetes": partial(_load_bundled, sk_datasets.load_diabetes, "regression"),
+    "digits": partial(_load_bundled, "load_digits", "multiclass"),
+    "breast_cancer": partial(_load_bundled, "load_breast_cancer", "binary"),
+    "iris": partial(_load_bundled, "load_iris", "multiclass"),
+    "wine": partial(_load_bundled, "load_wine", "multiclass"),
+    "diabetes": partial(_load_bundled, "load_diabetes", "regression"),
     "planar": _load_planar,
-    "moons": partial(_load_generated, sk_datasets.make_moons, ("upper", "lower")),
-    "circles": partial(_load_generated, sk_datasets.make_circles, ("outer", "inner")),
+    "moons": partial(_load_generated, "make_moons", ("upper", "lower")),
+    "circles": partial(_load_generated, "make_circles", ("outer", "inner")),
     "catvnoncat": _load_cat,
     "csv": _load_csv,
 }
-DATASETS: tuple[str, ...] = tuple(LOADERS)
-NEEDS = {"catvnoncat": ("path",), "csv": ("path", "target")}  # arguments a loader cannot do without
+assert set(LOADERS) == set(DATASETS), "every dataset in the vocabulary needs a loader, and only those"
 
 
 # ----- splitting, scaling, layout ----------------------------------------------------------------
@@ -399,6 +411,8 @@ def _carve(table: _Table, X: np.ndarray, y: np.ndarray, fraction: float, what: s
     """Split ``fraction`` of the rows off as ``what``: returns ``(X_keep, y_keep, X_out, y_out)``."""
     if fraction == 0:
         return X, y, X[:0], y[:0]  # keep the original order: the course's cat numbers depend on it
+    from sklearn.model_selection import train_test_split
+
     stratify = None if table.task == "regression" else y
     try:
         X_keep, X_out, y_keep, y_out = train_test_split(X, y, test_size=fraction, random_state=seed, stratify=stratify)
@@ -429,11 +443,11 @@ def _scale(parts: dict[str, tuple[np.ndarray, np.ndarray]], scaling: str) -> tup
     deployed model can apply it to raw rows.
     """
     n_x = parts["train"][0].shape[1]
-    make = SCALERS[scaling]
-    if make is None:
+    scaler = _scaler(scaling)
+    if scaler is None:
         return parts, np.ones(n_x), np.zeros(n_x)
-    scaler = make().fit(parts["train"][0])  # StandardScaler/MinMaxScaler map constant columns to 0, not NaN
-    if isinstance(scaler, StandardScaler):
+    scaler.fit(parts["train"][0])  # StandardScaler/MinMaxScaler map constant columns to 0, not NaN
+    if scaling == "standard":
         multiplier, shift = 1.0 / scaler.scale_, -scaler.mean_ / scaler.scale_
     else:
         multiplier, shift = scaler.scale_, scaler.min_
@@ -480,40 +494,13 @@ def _to_dataset(
 
 
 # ----- the entry point --------------------------------------------------------------------------
-def _check_choice(argument: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise DataError(f"{argument}={value!r} is not known; allowed: {', '.join(allowed)}")
-
-
-def _check_number(argument: str, value: object, *, integer: bool, low: float, high: float | None = None) -> None:
-    """``value`` is a (real or integer) number in ``[low, high)``; booleans are refused."""
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < low or (high is not None and value >= high):
-        bound = f"in [{low}, {high})" if high is not None else f">= {low}"
-        raise DataError(
-            f"{argument}={value!r} is not allowed; expected {'an integer' if integer else 'a number'} {bound}"
-        )
-
-
 def _validate(request: _Request) -> None:
-    """Check every argument once, naming it, its value and what is allowed."""
-    _check_choice("name", request.name, DATASETS)
-    _check_choice("task", request.task, TASKS)
-    _check_choice("scaling", request.scaling, tuple(SCALERS))
-    _check_number("val_fraction", request.val_fraction, integer=False, low=0, high=1)
-    _check_number("test_fraction", request.test_fraction, integer=False, low=0, high=1)
-    if request.val_fraction + request.test_fraction >= 1:
-        raise DataError(
-            f"val_fraction + test_fraction = {request.val_fraction} + {request.test_fraction} >= 1 leaves no "
-            "training data; their sum must be below 1"
-        )
-    _check_number("n_samples", request.n_samples, integer=True, low=2)
-    _check_number("noise", request.noise, integer=False, low=0)
-    _check_number("seed", request.seed, integer=True, low=0)
-    for argument in NEEDS.get(request.name, ()):
-        if not getattr(request, argument):
-            raise DataError(f"{argument} is required for dataset {request.name!r}; got {getattr(request, argument)!r}")
+    """The dataset rules of ``pipeline.setup.rules`` (the pre-flight check's own), as a ``DataError``."""
+    try:
+        check_dataset(request, prefix="")
+        check_range("seed", request.seed, RANGES["seed"])
+    except ConfigError as error:
+        raise DataError(str(error)) from None
 
 
 def _check_task(table: _Table, request: _Request) -> None:
@@ -559,10 +546,16 @@ def load_dataset(
     Raises:
         DataError: an argument is not allowed, or the data cannot be used (the message says why and what to do).
     """
-    request = _Request(name, path, target, task, val_fraction, test_fraction, scaling, n_samples, noise, seed)
+    config = DatasetConfig(name, path, target, task, val_fraction, test_fraction, scaling, n_samples, noise)
+    return load(config, seed)
+
+
+def load(dataset: DatasetConfig, seed: int) -> Dataset:
+    """``load_dataset`` for a config's ``dataset`` section and the root seed."""
+    request = _Request(**vars(dataset), seed=seed)
     _validate(request)
-    table = LOADERS[name](request)
+    table = LOADERS[request.name](request)
     _check_task(table, request)
     parts = _split(table, request)
-    parts, multiplier, shift = _scale(parts, scaling if table.scalable else "none")
-    return _to_dataset(table, parts, name, (multiplier, shift))
+    parts, multiplier, shift = _scale(parts, request.scaling if table.scalable else "none")
+    return _to_dataset(table, parts, request.name, (multiplier, shift))

@@ -2,24 +2,23 @@
 and recovering trials whose worker died.
 """
 
-import contextlib
 import json
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
-from pipeline.config import Config, ConfigError
-from pipeline.data import Dataset
-from pipeline.locks import enable_wal
-from pipeline.search_space import grid
-from pipeline.tracking import process_alive
-from pipeline.uris import absolute_sqlite_uri, mask_password
+from pipeline.errors import ConfigError
+from pipeline.records.locks import enable_wal
+from pipeline.records.tracking import process_alive
+from pipeline.records.uris import absolute_sqlite_uri, mask_password
+from pipeline.search.outcomes import OUTCOME_ATTR, uses_budget
+from pipeline.search.samplers import pruner, quiet_experimental, sampler
+from pipeline.setup.config import Config
+from pipeline.setup.data import Dataset
 
 HEARTBEAT_SECONDS = 10  # a live worker writes a heartbeat this often
 GRACE_SECONDS = 60  # a trial on another machine without heartbeat for this long is failed and retried
@@ -35,7 +34,7 @@ def storage(url: str) -> RDBStorage:
     """Optuna's RDB storage with heartbeats; SQLite waits for locks instead of failing at once."""
     url = absolute_sqlite_uri(url)
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    with _quiet_experimental():
+    with quiet_experimental():
         rdb = RDBStorage(
             url,
             engine_kwargs=engine_kwargs,
@@ -45,56 +44,6 @@ def storage(url: str) -> RDBStorage:
         )
     enable_wal(url)
     return rdb
-
-
-@contextlib.contextmanager
-def _quiet_experimental() -> Iterator[None]:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        yield
-
-
-def sampler(config: Config, stream: tuple[int, int] = (0, 0)) -> optuna.samplers.BaseSampler:
-    """The configured sampler, seeded with ``sampler.seed`` (or the root seed).
-
-    ``stream=(worker, trials_already_run)`` gives parallel workers and resumed sessions their own
-    random streams; a fresh single-worker sweep, ``(0, 0)``, uses the seed itself.
-    """
-    seed = config.seed if config.sampler.seed is None else config.sampler.seed
-    if stream != (0, 0):
-        seed = int(np.random.SeedSequence([seed, *stream]).generate_state(1)[0])
-    options = dict(config.sampler.options)
-    factories = {
-        "tpe": lambda: optuna.samplers.TPESampler(seed=seed, **options),
-        "random": lambda: optuna.samplers.RandomSampler(seed=seed, **options),
-        "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed, **options),
-        "qmc": lambda: optuna.samplers.QMCSampler(seed=seed, **options),
-        "grid": lambda: optuna.samplers.GridSampler(
-            grid(config.search.space, default_depth=len(config.model.hidden_units)), seed=seed, **options
-        ),
-    }
-    try:
-        with _quiet_experimental():
-            return factories[config.sampler.name]()
-    except TypeError as error:
-        raise ConfigError(f"sampler.options={options} for sampler={config.sampler.name}: {error}") from None
-
-
-def pruner(config: Config) -> optuna.pruners.BasePruner:
-    options = dict(config.pruner.options)
-    if config.pruner.name == "hyperband":
-        options.setdefault("max_resource", config.train.epochs)
-    factories = {
-        "median": lambda: optuna.pruners.MedianPruner(**options),
-        "hyperband": lambda: optuna.pruners.HyperbandPruner(**options),
-        "none": lambda: optuna.pruners.NopPruner(**options),
-    }
-    try:
-        return factories[config.pruner.name]()
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"pruner.options={options} for pruner={config.pruner.name}: {error}") from None
 
 
 def settings(config: Config, dataset: Dataset) -> dict[str, Any]:
@@ -153,13 +102,10 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
     return study
 
 
-def counted(trial: optuna.trial.FrozenTrial) -> bool:
-    """Whether a trial uses up budget: every trial except one whose worker died (it is retried)."""
-    return not (trial.state == TrialState.FAIL and "outcome" not in trial.user_attrs)
-
-
 def used_budget(study: optuna.Study) -> int:
-    return sum(counted(trial) for trial in study.get_trials(deepcopy=False))
+    """Trials that count toward ``search.n_trials``: running or ended, except those that did not use
+    budget (``Outcome.uses_budget``); waiting ones (retries, enqueued points) count once they run."""
+    return sum(uses_budget(trial) for trial in study.get_trials(deepcopy=False))
 
 
 def dead_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -175,7 +121,7 @@ def dead_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 # User attributes that describe one attempt, not the trial: a retry starts without them (a stale
 # ``worker`` would make the retry itself look dead until its objective starts).
-ATTEMPT_ATTRS = ("worker", "mlflow_run_id", "outcome", "failure_reason")
+ATTEMPT_ATTRS = ("worker", "mlflow_run_id", OUTCOME_ATTR, "failure_reason")
 
 
 def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -203,7 +149,7 @@ def fail_stale_trials(study: optuna.Study) -> None:
     Optuna does this only as a worker starts a trial; a sweep whose budget is used up by such a
     trial would never start one, so the sweep asks for it itself.
     """
-    with _quiet_experimental():
+    with quiet_experimental():
         optuna.storages.fail_stale_trials(study)
 
 

@@ -15,7 +15,7 @@ from types import TracebackType
 
 import sqlalchemy
 
-from pipeline.uris import absolute_sqlite_uri
+from pipeline.records.uris import absolute_sqlite_uri
 
 _SQLITE = "sqlite:///"
 _engines: dict[str, sqlalchemy.Engine] = {}

@@ -12,8 +12,9 @@ import optuna
 from optuna.trial import TrialState
 from tqdm import tqdm
 
-from pipeline import study as studies
-from pipeline.config import Config
+from pipeline.search import study as studies
+from pipeline.search.outcomes import uses_budget
+from pipeline.setup.config import Config
 
 POLL_SECONDS = 1.0
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -53,7 +54,7 @@ class Progress:
 
     def _update(self, study: optuna.Study) -> None:
         trials = study.get_trials(deepcopy=False)
-        done = sum(1 for trial in trials if trial.state in FINISHED and studies.counted(trial))
+        done = sum(1 for trial in trials if trial.state in FINISHED and uses_budget(trial))
         complete = [trial.value for trial in trials if trial.state == TrialState.COMPLETE]
         if self._bar is None:
             return

@@ -1,0 +1,202 @@
+"""The one pre-flight check: every entry point calls it before any store, study or run exists.
+
+``load_config`` turns Hydra's composed config into a ``Config`` and checks every range and name
+(``validate``); ``prepare_training`` and ``prepare_sweep`` then load the data and refuse whatever
+training or the search would refuse later (an output layer that does not fit the task, a metric the
+runs never record, a search space whose bounds the config itself refuses, bad sampler or pruner
+options). Every rule is read from the tables the code itself uses: ``pipeline.setup.rules.RANGES``,
+``pipeline.setup.vocabulary``, ``models``' name tables and ``pipeline.search.samplers``.
+"""
+
+from dataclasses import dataclass
+
+from omegaconf import DictConfig
+
+from models import DTYPES, HIDDEN_ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS
+from pipeline.errors import ConfigError
+from pipeline.search import samplers
+from pipeline.search.space import ARCHITECTURE, PLAIN_NAMES, SEARCHABLE_SECTIONS, apply, config_path
+from pipeline.setup.config import DIRECTIONS, LOG_MODEL, PARAM_TYPES, Config, SearchParam, to_config
+from pipeline.setup.data import Dataset, load
+from pipeline.setup.rules import RANGES, Range, check_choice, check_dataset, check_range
+from pipeline.setup.vocabulary import DATASETS, better_direction, epoch_metrics
+from pipeline.training import output_layer
+
+OUTPUTS = ("auto", *OUTPUT_ACTIVATIONS)  # model.output: auto follows the task
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked config and the data it names, loaded and split."""
+
+    config: Config
+    dataset: Dataset
+
+
+def load_config(cfg: DictConfig) -> Config:
+    """The composed config as a checked ``Config``: unknown keys, wrong types, ranges and names refused."""
+    config = to_config(cfg)
+    validate(config)
+    return config
+
+
+def prepare_training(config: Config) -> Prepared:
+    """Load the data and refuse what one training run would refuse, before any run exists."""
+    dataset = load(config.dataset, config.seed)
+    output_layer(config, dataset)
+    return Prepared(config, dataset)
+
+
+def prepare_sweep(config: Config) -> Prepared:
+    """``prepare_training``, plus everything the search would refuse, before any study exists."""
+    prepared = prepare_training(config)
+    check_space(config.search.space, config)
+    check_metric(config, prepared.dataset)
+    samplers.sampler(config)  # bad sampler or pruner options fail here, not in a worker
+    samplers.pruner(config)
+    return prepared
+
+
+# ----- the config alone ----------------------------------------------------------------------------
+def validate(config: Config) -> None:
+    """Check every range and name; raise ``ConfigError`` naming the key, the value and what is allowed."""
+    check_dataset(config.dataset)
+    # A test split is needed for the test metrics every run records, unless the files bring one.
+    check_range(
+        "dataset.test_fraction",
+        config.dataset.test_fraction,
+        RANGES["dataset.test_fraction"],
+        low_open=not DATASETS[config.dataset.name].given_test,
+    )
+    _validate_model(config)
+    _validate_train(config)
+    _validate_search(config)
+    for key in ("seed", "train.seed", "sampler.seed", "pruner.report_every"):
+        value = _value(config, key)
+        if value is not None:
+            check_range(key, value, RANGES[key])
+    check_choice("sampler.name", config.sampler.name, samplers.SAMPLERS)
+    check_choice("pruner.name", config.pruner.name, samplers.PRUNERS)
+    check_choice("tracking.log_model", config.tracking.log_model, LOG_MODEL)
+    check_choice("tracking.log_plots", config.tracking.log_plots, LOG_MODEL)
+    for key in ("tracking.tracking_uri", "tracking.storage", "tracking.experiment_name", "study_name"):
+        value = _value(config, key)
+        if not value or not str(value).strip():
+            raise ConfigError(f"{key} is empty; give a non-empty value")
+
+
+def _value(config: Config, key: str) -> object:
+    node: object = config
+    for part in key.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def _validate_model(config: Config) -> None:
+    model = config.model
+    for index, units in enumerate(model.hidden_units):
+        if units < 1:
+            raise ConfigError(f"model.hidden_units[{index}]={units} is not allowed; expected a positive integer")
+    check_choice("model.hidden_activation", model.hidden_activation, HIDDEN_ACTIVATIONS)
+    check_choice("model.output", model.output, OUTPUTS)
+    check_choice("model.init", model.init, INITIALIZERS)
+    check_choice("model.dtype", model.dtype, DTYPES)
+
+
+def _validate_train(config: Config) -> None:
+    train = config.train
+    check_choice("train.optimizer", train.optimizer, OPTIMIZERS)
+    for field in ("learning_rate", "epochs", "batch_size", "l2", "log_every"):
+        value = getattr(train, field)
+        if value is not None or field != "batch_size":  # batch_size None: full batch
+            check_range(f"train.{field}", value, RANGES[f"train.{field}"])
+
+
+def _validate_search(config: Config) -> None:
+    search = config.search
+    check_range("search.n_trials", search.n_trials, RANGES["search.n_trials"])
+    check_choice("search.direction", search.direction, DIRECTIONS)
+    check_range("search.workers", search.workers, RANGES["search.workers"])
+    if search.timeout is not None:
+        check_range("search.timeout", search.timeout, RANGES["search.timeout"])
+    for name, param in search.space.items():
+        _validate_param(f"search.space.{name}", param)
+
+
+def _validate_param(key: str, param: SearchParam) -> None:
+    check_choice(f"{key}.type", param.type, PARAM_TYPES)
+    if param.type == "categorical":
+        if not param.choices:
+            raise ConfigError(f"{key}.choices is empty: a categorical parameter needs at least one choice")
+        return
+    for bound in ("low", "high"):
+        check_range(f"{key}.{bound}", getattr(param, bound), Range(-1e300, 1e300))
+    if param.low > param.high:
+        raise ConfigError(f"{key}: low={param.low} > high={param.high}; bounds are inclusive, low <= high")
+    if param.log and param.low <= 0:
+        raise ConfigError(f"{key}: log=true needs low > 0, got low={param.low}")
+    if param.type == "int" and (param.low != int(param.low) or param.high != int(param.high)):
+        raise ConfigError(f"{key}: an int parameter needs whole-number bounds, got [{param.low}, {param.high}]")
+    if param.step is not None:
+        if param.log:
+            raise ConfigError(f"{key}: step and log=true cannot be combined; drop one")
+        whole = param.type == "int"
+        if not (param.step > 0 and param.step < 1e300) or (whole and param.step != int(param.step)):
+            raise ConfigError(f"{key}.step={param.step} must be a positive {'whole ' if whole else ''}number")
+
+
+# ----- the search --------------------------------------------------------------------------------
+def check_space(space: dict[str, SearchParam], config: Config) -> None:
+    """Refuse a space that cannot be searched, naming the entry and the fix."""
+    if not space:
+        raise ConfigError("search.space is empty: name at least one value to search, e.g. learning_rate")
+    if "hidden_units" in space and "width" in space:
+        raise ConfigError(
+            "search.space has both hidden_units (one width per layer) and width (one shared width); keep one"
+        )
+    for name in ARCHITECTURE:
+        if name in space and space[name].type not in ("int", "categorical"):
+            raise ConfigError(f"search.space.{name}.type={space[name].type} must be int or categorical")
+    if "depth" in space and space["depth"].type == "int" and space["depth"].low < 0:
+        raise ConfigError(f"search.space.depth.low={space['depth'].low} must be >= 0 (0 is logistic regression)")
+    if "depth" in space and "hidden_units" not in space and "width" not in space:
+        raise ConfigError("search.space.depth needs hidden_units or width in search.space to size the layers")
+    for name, param in space.items():
+        if name not in ARCHITECTURE:
+            # Only what shapes one training run: the data are loaded once per sweep, and every trial
+            # gets its own seed.
+            section, _, leaf = config_path(name).partition(".")
+            searchable = section in SEARCHABLE_SECTIONS and leaf != "seed"
+            if not searchable or not hasattr(getattr(config, section), leaf):
+                raise ConfigError(
+                    f"search.space.{name} is not a searchable value; use depth, hidden_units, width, "
+                    f"one of {sorted(PLAIN_NAMES)} or a dotted path under model. or train. (except train.seed)"
+                )
+        if name != "depth":
+            _check_values(name, param, config)
+
+
+def _check_values(name: str, param: SearchParam, config: Config) -> None:
+    """Refuse a space whose bounds or choices the config itself would refuse (a bad optimizer name,
+    learning_rate=0), so that no trial meets it mid-sweep."""
+    candidates = list(param.choices) if param.type == "categorical" else [param.low, param.high]
+    for value in candidates:
+        value = int(value) if param.type == "int" else value
+        values = {"hidden_units": [value]} if name in ("hidden_units", "width") else {name: value}
+        try:
+            validate(apply(config, values))
+        except (ConfigError, TypeError) as error:
+            raise ConfigError(f"search.space.{name} allows {value!r}, which is refused: {error}") from None
+
+
+def check_metric(config: Config, dataset: Dataset) -> None:
+    """Refuse a metric the runs of this dataset never record, or a direction that makes it worse."""
+    metric, metrics = config.search.metric, epoch_metrics(dataset.task, dataset.has_validation)
+    if metric not in metrics:
+        raise ConfigError(
+            f"search.metric={metric} is never logged for dataset {dataset.name!r} "
+            f"({dataset.task}{', no validation split' if not dataset.has_validation else ''}); choose one of {metrics}"
+        )
+    better = better_direction(metric)
+    if config.search.direction != better:
+        raise ConfigError(f"search.direction={config.search.direction} with search.metric={metric}: use {better}")

@@ -1,0 +1,1 @@
+"""The MLflow side and the stores: runs, models, locks, store locations, figures."""

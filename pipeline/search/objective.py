@@ -1,0 +1,174 @@
+"""One Optuna trial = one nested MLflow run: suggest, train with pruning, record, map the outcome.
+
+How each ending maps to a trial state and a run status is the table in ``pipeline.search.outcomes``;
+the reason is the run's ``failure_reason`` tag and the trial's ``failure_reason`` user attribute.
+"""
+
+import math
+import os
+import socket
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import optuna
+
+from models import DivergenceError
+from pipeline.errors import write_failed
+from pipeline.records.tracking import RunRecorder, Tracker
+from pipeline.search.outcomes import OUTCOME_ATTR, Outcome
+from pipeline.search.space import apply, suggest
+from pipeline.setup.config import Config
+from pipeline.setup.data import Dataset
+from pipeline.training import close_run, start_record, train_and_record
+
+
+class NonFiniteMetricError(ArithmeticError):
+    """The metric a trial returns is NaN or infinite."""
+
+
+# Outcomes that fail the trial but let the sweep go on; anything else is a bug and stops it.
+EXPECTED_FAILURES = (DivergenceError, NonFiniteMetricError, FloatingPointError, MemoryError)
+
+
+def trial_seed(root_seed: int, trial_number: int) -> int:
+    """An independent seed per trial, so trial *k* reproduces alone whatever order trials ran in."""
+    return int(np.random.SeedSequence([root_seed, trial_number]).generate_state(1)[0])
+
+
+def trial_name(number: int, values: dict[str, object]) -> str:
+    """A run name that says what the trial tried: ``trial-7 relu 64x32 lr=0.0032``."""
+    parts = [f"trial-{number}"]
+    if "hidden_activation" in values:
+        parts.append(str(values["hidden_activation"]))
+    if "hidden_units" in values:
+        parts.append("x".join(map(str, values["hidden_units"])) or "logistic")
+    if "learning_rate" in values:
+        parts.append(f"lr={values['learning_rate']:.2g}")
+    shown = {"hidden_activation", "hidden_units", "learning_rate"}
+    parts += [f"{key}={_short(value)}" for key, value in values.items() if key not in shown][:3]
+    return " ".join(parts)
+
+
+def _short(value: object) -> str:
+    return f"{value:.2g}" if isinstance(value, float) else str(value)
+
+
+class Objective:
+    """Callable for ``study.optimize``: trains one network per trial and records it under the parent run.
+
+    ``on_start()`` runs as each trial starts, once the trial exists in the storage (the sweep
+    releases its budget lock there, so that other workers count the trial).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        dataset: Dataset,
+        tracker: Tracker,
+        parent_run_id: str,
+        on_start: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.dataset = dataset
+        self.tracker = tracker
+        self.parent_run_id = parent_run_id
+        self.host = socket.gethostname()
+        self.on_start = on_start
+
+    def trial_values(self, trial: optuna.Trial) -> dict[str, object]:
+        return suggest(trial, self.config.search.space, default_depth=len(self.config.model.hidden_units))
+
+    def trial_config(self, trial: optuna.Trial, values: dict[str, object] | None = None) -> Config:
+        """The config this trial trains: the sweep's, with the suggested values and its own seed."""
+        config = apply(self.config, self.trial_values(trial) if values is None else values)
+        # A retried trial (its first worker died) inherits the user attributes, hence the seed, of the
+        # trial it repeats.
+        seed = trial.user_attrs.get("train_seed")
+        if seed is None:
+            seed = trial_seed(self.config.seed, trial.number)
+            trial.set_user_attr("train_seed", seed)
+        config.train.seed = seed
+        return config
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        if self.on_start is not None:
+            self.on_start()
+        # Who runs the trial: lets the next start on this machine fail it at once if this process dies.
+        trial.set_user_attr("worker", f"{self.host}:{os.getpid()}")
+        values = self.trial_values(trial)
+        config = self.trial_config(trial, values)
+        name = trial_name(trial.number, values)
+        recorder = self.tracker.start_run(
+            name,
+            {
+                "kind": "trial",
+                "study_name": self.config.study_name,
+                "trial_number": str(trial.number),
+                **({"retry_of_trial": str(trial.user_attrs["retry_of"])} if "retry_of" in trial.user_attrs else {}),
+            },
+            parent_run_id=self.parent_run_id,
+        )
+        metric, report_every = self.config.search.metric, self.config.pruner.report_every
+        last: dict[str, float] = {}
+
+        def report(epoch: int, metrics: dict[str, float]) -> None:
+            last.update(metrics)
+            last["epoch"] = epoch
+            if epoch % report_every == 0 and metric in metrics:
+                trial.report(metrics[metric], epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned at epoch {epoch}: {metric}={metrics[metric]:.6g}")
+
+        try:  # from here on, whatever happens closes the run with the trial's outcome
+            trial.set_user_attr("mlflow_run_id", recorder.run_id)
+            start_record(recorder, config, self.dataset, {"trial_number": str(trial.number)})
+            tracking = self.config.tracking
+            train_and_record(
+                config,
+                self.dataset,
+                recorder,
+                on_epoch=report,
+                log_model=tracking.log_model == "all",
+                log_plot=tracking.log_plots == "all",
+            )
+            value = last.get(metric, math.nan)
+            if not math.isfinite(value):
+                raise NonFiniteMetricError(f"{metric}={value} after the last epoch")
+        except optuna.TrialPruned as pruned:
+            epoch = int(last.get("epoch", 0))
+            self._end(trial, recorder, Outcome.PRUNED, pruned, f"{name} (pruned@{epoch})", {"pruned_at_epoch": epoch})
+            raise
+        except EXPECTED_FAILURES as error:
+            reason = self._end(trial, recorder, Outcome.FAILED, error, f"{name} (failed)")
+            print(f"trial {trial.number} failed, the sweep goes on: {reason}", file=sys.stderr)
+            raise
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM turned into an interrupt by the sweep
+            self._end(trial, recorder, Outcome.INTERRUPTED, interrupt, f"{name} (interrupted)")
+            raise
+        except BaseException as error:
+            outcome = Outcome.WRITE_FAILED if write_failed(error) else Outcome.ERROR
+            self._end(trial, recorder, outcome, error, f"{name} (error)")
+            raise
+        self._end(trial, recorder, Outcome.COMPLETE, None, name)
+        return value
+
+    @staticmethod
+    def _end(
+        trial: optuna.Trial,
+        recorder: RunRecorder,
+        outcome: Outcome,
+        error: BaseException | None,
+        run_name: str,
+        tags: dict[str, object] | None = None,
+    ) -> str | None:
+        """Close the run as ``outcome`` says, then record the outcome on the trial (only once the run is
+        closed: a trial that says ``complete`` always has a FINISHED run). Returns the failure reason."""
+        recorder.add_tags(
+            {"mlflow.runName": run_name, "trial_state": outcome.state.name, "outcome": outcome.label, **(tags or {})}
+        )
+        reason = close_run(recorder, outcome.run_status, error, expected=outcome is Outcome.PRUNED)
+        if reason is not None and outcome is not Outcome.PRUNED:
+            trial.set_user_attr("failure_reason", reason)
+        trial.set_user_attr(OUTCOME_ATTR, outcome.label)
+        return reason

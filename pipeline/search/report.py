@@ -1,0 +1,386 @@
+"""The study report: one self-contained HTML file that answers "what did each hyperparameter do?".
+
+For each searched hyperparameter a slice plot of the metric against it; the two most important as a
+contour; the learning curves of the best trials with the pruned ones faint up to where they stopped;
+the optimization history with complete and pruned trials told apart; parameter importances; a
+parallel-coordinates view; the best trial's settings and rerun command; a table of trial states.
+Every figure is a matplotlib PNG embedded as base64 (no network needed to open the file), and the
+same PNGs are logged to the parent run under ``plots/``. Every axis names the metric.
+"""
+
+import base64
+import html
+import io
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: sweeps run on machines without a screen
+
+import matplotlib.pyplot as plt
+import numpy as np
+import optuna
+from matplotlib.figure import Figure
+from optuna.trial import FrozenTrial, TrialState
+
+from pipeline.search.outcomes import Outcome, outcome_of
+
+TOP_CURVES = 5  # best complete trials whose learning curves are drawn in full
+COMPLETE_COLOUR, PRUNED_COLOUR, BEST_COLOUR = "#1f77b4", "#d62728", "#2ca02c"
+
+
+@dataclass
+class ReportInput:
+    """What the report shows, gathered by the summary (the curves come from the MLflow runs)."""
+
+    study: optuna.Study
+    metric: str
+    direction: str
+    log_params: set[str]  # parameters searched on a log scale
+    curves: dict[int, dict[str, list[tuple[int, float]]]]  # trial number -> {metric: [(epoch, value)]}
+    best_settings: dict[str, object] = field(default_factory=dict)
+    rerun_command: str = ""
+    title: str = ""
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _numeric(values: list[object]) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def _last_value(trial: FrozenTrial) -> tuple[int, float] | None:
+    """A pruned trial's last reported (epoch, metric)."""
+    if not trial.intermediate_values:
+        return None
+    epoch = max(trial.intermediate_values)
+    return epoch, trial.intermediate_values[epoch]
+
+
+def _param_names(trials: list[FrozenTrial]) -> list[str]:
+    names: dict[str, None] = {}
+    for trial in trials:
+        names.update(dict.fromkeys(trial.params))
+    return list(names)
+
+
+# ----- figures -----------------------------------------------------------------------------------
+def slice_figure(data: ReportInput, name: str) -> Figure:
+    """The metric against one hyperparameter: complete trials as dots, pruned ones as faint crosses
+    at their last reported value (an early epoch's value, not comparable to a final one)."""
+    figure, axes = plt.subplots(figsize=(5.2, 3.6))
+    trials = [t for t in data.study.get_trials(deepcopy=False) if name in t.params]
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    pruned = [(t, _last_value(t)) for t in trials if t.state == TrialState.PRUNED]
+    pruned = [(t, last) for t, last in pruned if last is not None]
+    values = [t.params[name] for t in trials]
+    categorical = not _numeric(values)
+    order = sorted({str(v) for v in values}) if categorical else None
+
+    def x(value: object) -> float:
+        return float(order.index(str(value))) if categorical else float(value)
+
+    if pruned:
+        axes.scatter(
+            [x(t.params[name]) for t, _ in pruned],
+            [last[1] for _, last in pruned],
+            marker="x",
+            color=PRUNED_COLOUR,
+            alpha=0.45,
+            label="pruned (last reported value)",
+        )
+    if complete:
+        points = axes.scatter(
+            [x(t.params[name]) for t in complete],
+            [t.value for t in complete],
+            c=[t.number for t in complete],
+            cmap="viridis",
+            edgecolors="black",
+            linewidths=0.4,
+            label="complete",
+        )
+        figure.colorbar(points, ax=axes, label="trial number", pad=0.02)
+    if categorical:
+        axes.set_xticks(range(len(order)), order)
+    elif name in data.log_params:
+        axes.set_xscale("log")
+    axes.set_xlabel(name)
+    axes.set_ylabel(data.metric)
+    axes.set_title(f"{data.metric} against {name}")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="best")
+    return figure
+
+
+def history_figure(data: ReportInput) -> Figure:
+    """Every trial's metric in trial order, complete and pruned told apart, and the best so far."""
+    figure, axes = plt.subplots(figsize=(7.5, 3.8))
+    trials = data.study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    pruned = [(t.number, _last_value(t)) for t in trials if t.state == TrialState.PRUNED]
+    pruned = [(n, last[1]) for n, last in pruned if last is not None]
+    failed = [t.number for t in trials if t.state == TrialState.FAIL]
+    if pruned:
+        axes.scatter(*zip(*pruned, strict=True), marker="x", color=PRUNED_COLOUR, alpha=0.5, label="pruned")
+    if complete:
+        axes.scatter([t.number for t in complete], [t.value for t in complete], color=COMPLETE_COLOUR, label="complete")
+        best, line = -math.inf if data.direction == "maximize" else math.inf, []
+        for trial in complete:
+            best = max(best, trial.value) if data.direction == "maximize" else min(best, trial.value)
+            line.append((trial.number, best))
+        axes.step(*zip(*line, strict=True), where="post", color=BEST_COLOUR, label="best so far")
+    for number in failed:
+        axes.axvline(number, color="grey", alpha=0.3, linewidth=1)
+    if failed:
+        axes.plot([], [], color="grey", alpha=0.5, label="failed (no value)")
+    axes.set_xlabel("trial number")
+    axes.set_ylabel(data.metric)
+    axes.set_title(f"optimization history: {data.metric} per trial ({data.direction})")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="best")
+    return figure
+
+
+def curves_figure(data: ReportInput, top: list[FrozenTrial], pruned: list[FrozenTrial]) -> Figure:
+    """``val_<score>`` (or the metric) and ``train_cost`` per epoch: the best trials in full, pruned faint."""
+    figure, (score_axes, cost_axes) = plt.subplots(1, 2, figsize=(11, 3.9))
+    score_key = data.metric if data.metric.startswith(("val_", "train_")) else "val_accuracy"
+    for axes, key in ((score_axes, score_key), (cost_axes, "train_cost")):
+        for trial in pruned:
+            points = data.curves.get(trial.number, {}).get(key)
+            if points:
+                axes.plot(*zip(*points, strict=True), color=PRUNED_COLOUR, alpha=0.18, linewidth=1)
+        for rank, trial in enumerate(top):
+            points = data.curves.get(trial.number, {}).get(key)
+            if points:
+                axes.plot(*zip(*points, strict=True), linewidth=2 if rank == 0 else 1.2, label=f"trial {trial.number}")
+        if pruned:
+            axes.plot([], [], color=PRUNED_COLOUR, alpha=0.4, label="pruned trials")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(key)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8, loc="best")
+    score_axes.set_title(f"{score_key} per epoch")
+    cost_axes.set_title("train_cost per epoch")
+    figure.tight_layout()
+    return figure
+
+
+def importance_figure(importances: dict[str, float]) -> Figure:
+    names = list(importances)[::-1]
+    figure, axes = plt.subplots(figsize=(6, 0.45 * len(names) + 1.2))
+    axes.barh(names, [importances[n] for n in names], color=COMPLETE_COLOUR)
+    axes.set_xlabel("importance (fANOVA share of the metric's variance)")
+    axes.set_title("hyperparameter importances")
+    axes.grid(alpha=0.3, axis="x")
+    return figure
+
+
+def contour_figure(data: ReportInput, params: list[str]) -> Figure:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+        from optuna.visualization import matplotlib as optuna_plots
+
+        axes = optuna_plots.plot_contour(data.study, params=params, target_name=data.metric)
+    figure = axes.figure if hasattr(axes, "figure") else np.asarray(axes).flat[0].figure
+    figure.set_size_inches(6.5, 4.8)
+    return figure
+
+
+def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
+    """One vertical axis per hyperparameter (scaled to its own range; log where searched so), one line
+    per complete trial coloured by the metric, the best drawn on top."""
+    complete = [t for t in data.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    figure, axes = plt.subplots(figsize=(max(6.5, 1.5 * len(names) + 2), 4.2))
+    columns, labels = [], []
+    for name in names:
+        raw = [t.params.get(name) for t in complete]
+        present = [v for v in raw if v is not None]
+        if _numeric(present):
+            transform = np.log10 if name in data.log_params else (lambda v: v)
+            scaled = [transform(v) if v is not None else np.nan for v in raw]
+            low, high = np.nanmin(scaled), np.nanmax(scaled)
+            columns.append([(v - low) / (high - low) if high > low else 0.5 for v in scaled])
+            labels.append((min(present), max(present)))
+        else:
+            order = sorted({str(v) for v in present})
+            columns.append([order.index(str(v)) / max(len(order) - 1, 1) if v is not None else np.nan for v in raw])
+            labels.append((order[0], order[-1]))
+    values = np.array([t.value for t in complete])
+    norm = plt.Normalize(values.min(), values.max()) if len(values) else None
+    ranking = np.argsort(values if data.direction == "maximize" else -values)
+    colormap = plt.get_cmap("viridis")
+    for index in ranking:  # the best last, so on top
+        ys = [column[index] for column in columns]
+        axes.plot(range(len(names)), ys, color=colormap(norm(values[index])), alpha=0.85, linewidth=1.6)
+    axes.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    axes.set_yticks([0, 1], ["low", "high"])
+    for position, (low, high) in enumerate(labels):
+        axes.annotate(_short(low), (position, 0), xytext=(3, -12), textcoords="offset points", fontsize=7)
+        axes.annotate(_short(high), (position, 1), xytext=(3, 4), textcoords="offset points", fontsize=7)
+        axes.axvline(position, color="black", linewidth=0.6)
+    axes.set_ylim(-0.08, 1.1)
+    if norm is not None:
+        figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=colormap), ax=axes, label=data.metric, pad=0.04)
+    axes.set_title(f"parallel coordinates of the complete trials, coloured by {data.metric}")
+    return figure
+
+
+def _short(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+# ----- the page --------------------------------------------------------------------------------------
+@dataclass
+class Report:
+    """The rendered report: the HTML text and the PNG figures it embeds (name -> bytes)."""
+
+    html: str
+    figures: dict[str, bytes]
+
+
+def _importances(data: ReportInput) -> dict[str, float]:
+    complete = [t for t in data.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    if len(complete) < 2 or len(_param_names(complete)) < 1:
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return optuna.importance.get_param_importances(data.study)
+    except (ValueError, RuntimeError, ZeroDivisionError):
+        return {}
+
+
+def _safe(make: Callable[[], Figure], skipped: list[str], name: str) -> bytes | None:
+    try:
+        return _png(make())
+    except (ValueError, RuntimeError, ZeroDivisionError, IndexError, TypeError) as error:
+        skipped.append(f"{name}: {error}")
+        plt.close("all")
+        return None
+
+
+def build(data: ReportInput) -> Report:
+    """Draw every figure and lay out the page."""
+    trials = data.study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    reverse = data.direction == "maximize"
+    top = sorted(complete, key=lambda t: t.value, reverse=reverse)[:TOP_CURVES]
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    names = _param_names(trials)
+    importances = _importances(data)
+    figures: dict[str, bytes] = {}
+    skipped: list[str] = []
+
+    def add(name: str, make: Callable[[], Figure]) -> None:
+        png = _safe(make, skipped, name)
+        if png is not None:
+            figures[name] = png
+
+    add("optimization_history.png", lambda: history_figure(data))
+    add("learning_curves.png", lambda: curves_figure(data, top, pruned))
+    if importances:
+        add("param_importances.png", lambda: importance_figure(importances))
+    ranked = list(importances) or names
+    if len(ranked) >= 2 and len(complete) >= 2:
+        add("contour.png", lambda: contour_figure(data, ranked[:2]))
+    if complete and names:
+        add("parallel_coordinate.png", lambda: parallel_figure(data, names))
+    for name in names:
+        add(f"slice_{name}.png", lambda name=name: slice_figure(data, name))
+    return Report(_page(data, trials, top, names, importances, figures, skipped), figures)
+
+
+def _img(figures: dict[str, bytes], name: str, alt: str) -> str:
+    if name not in figures:
+        return f"<p class='note'>{html.escape(alt)}: not drawn (too few trials)</p>"
+    encoded = base64.b64encode(figures[name]).decode()
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{encoded}'>"
+
+
+def _states_table(trials: list[FrozenTrial]) -> str:
+    counts: dict[str, int] = {}
+    reasons: list[str] = []
+    for trial in trials:
+        outcome = outcome_of(trial)
+        label = "running" if outcome is None and trial.state == TrialState.RUNNING else None
+        label = label or ("waiting" if outcome is None else outcome.label)
+        counts[label] = counts.get(label, 0) + 1
+        if outcome is not None and outcome not in (Outcome.COMPLETE, Outcome.PRUNED):
+            reason = trial.user_attrs.get("failure_reason", outcome.value.meaning)
+            reasons.append(f"<tr><td>{trial.number}</td><td>{outcome.label}</td><td>{html.escape(reason)}</td></tr>")
+    meaning = {outcome.label: outcome.value.meaning for outcome in Outcome}
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{count}</td><td>{html.escape(meaning.get(label, ''))}</td></tr>"
+        for label, count in counts.items()
+    )
+    table = f"<table><tr><th>state</th><th>trials</th><th>meaning</th></tr>{rows}</table>"
+    if reasons:
+        table += "<h3>Trials that did not finish, and why</h3><table><tr><th>trial</th><th>outcome</th>"
+        table += f"<th>reason</th></tr>{''.join(reasons)}</table>"
+    return table
+
+
+def _page(
+    data: ReportInput,
+    trials: list[FrozenTrial],
+    top: list[FrozenTrial],
+    names: list[str],
+    importances: dict[str, float],
+    figures: dict[str, bytes],
+    skipped: list[str],
+) -> str:
+    best = top[0] if top else None
+    settings = "".join(
+        f"<tr><td>{html.escape(str(key))}</td><td>{html.escape(_short(value))}</td></tr>"
+        for key, value in data.best_settings.items()
+    )
+    best_html = (
+        f"<p>Trial {best.number}: <b>{data.metric} = {best.value:.4f}</b></p><table>{settings}</table>"
+        f"<p>Rerun it exactly:</p><pre>{html.escape(data.rerun_command)}</pre>"
+        if best is not None
+        else "<p>No trial completed.</p>"
+    )
+    ranked = ", ".join(f"{name} ({share:.0%})" for name, share in importances.items()) or "not enough trials"
+    slices = "".join(
+        f"<figure>{_img(figures, f'slice_{name}.png', f'{data.metric} against {name}')}</figure>" for name in names
+    )
+    contour_names = " × ".join((list(importances) or names)[:2])
+    notes = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(data.title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }}
+h1 {{ font-size: 1.5em; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.6em; }}
+table {{ border-collapse: collapse; margin: .5em 0; }} td, th {{ border: 1px solid #ccc; padding: .25em .6em; }}
+th {{ background: #f3f3f3; text-align: left; }} img {{ max-width: 100%; }} .note {{ color: #777; }}
+figure {{ display: inline-block; margin: .4em; vertical-align: top; }} pre {{ background: #f6f6f6; padding: .6em; }}
+</style></head><body>
+<h1>{html.escape(data.title)}</h1>
+<p>{len(trials)} trials, metric <b>{html.escape(data.metric)}</b> ({data.direction}).
+Most important hyperparameters: {html.escape(ranked)}.</p>
+<h2>Trial states</h2>{_states_table(trials)}
+<h2>Best trial</h2>{best_html}
+<h2>What each hyperparameter did</h2>
+<p>One point per trial: complete trials coloured by trial number (later trials are the sampler's
+better-informed guesses); pruned trials as faint crosses at the last value they reported.</p>
+{slices}
+<h2>The two most important together: {html.escape(contour_names)}</h2>
+{_img(figures, "contour.png", f"{data.metric} over {contour_names}")}
+<h2>Learning curves</h2>
+<p>The {len(top)} best trials in full; pruned trials faint, up to the epoch where they stopped.</p>
+{_img(figures, "learning_curves.png", "learning curves")}
+<h2>Optimization history</h2>{_img(figures, "optimization_history.png", "optimization history")}
+<h2>Hyperparameter importances</h2>{_img(figures, "param_importances.png", "importances")}
+<h2>Parallel coordinates</h2>{_img(figures, "parallel_coordinate.png", "parallel coordinates")}
+{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
+</body></html>
+"""

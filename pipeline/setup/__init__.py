@@ -1,0 +1,1 @@
+"""What the user asked for, validated: the config schema, the task vocabulary and the datasets."""

@@ -1,0 +1,172 @@
+"""Configuration schemas: one dataclass per ``conf/`` group, registered in Hydra's ConfigStore.
+
+Hydra merges the YAML files into these typed nodes, so unknown keys and wrong types fail at
+compose time. Entry points call ``pipeline.preflight.load_config`` once (``to_config`` here, then
+every range and name checked) and pass plain ``Config`` objects downward. Importing this module
+loads neither the data loaders nor Optuna nor MLflow.
+"""
+
+from dataclasses import dataclass, field, is_dataclass
+from typing import Any, get_type_hints
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from pipeline.errors import ConfigError
+
+PARAM_TYPES = ("float", "int", "categorical")
+DIRECTIONS = ("maximize", "minimize")
+LOG_MODEL = ("all", "best", "none")
+
+
+@dataclass
+class DatasetConfig:
+    name: str = "digits"
+    path: str | None = None  # CSV file, or the folder holding the course's cat .h5 files
+    target: str | None = None  # CSV: the label column
+    task: str = "auto"  # CSV: auto, classification or regression
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    scaling: str = "standard"
+    n_samples: int = 400  # generated data only
+    noise: float = 0.2  # generated data only
+
+
+@dataclass
+class ModelConfig:
+    hidden_units: list[int] = field(default_factory=lambda: [64, 32])  # [] is logistic regression
+    hidden_activation: str = "relu"
+    output: str = "auto"  # auto follows the task: sigmoid, softmax or linear
+    init: str = "he"
+    dtype: str = "float64"
+
+
+@dataclass
+class TrainConfig:
+    optimizer: str = "gd"
+    learning_rate: float = 0.1
+    epochs: int = 100
+    batch_size: int | None = None  # None: full batch, as in the course
+    l2: float = 0.0
+    log_every: int = 1  # record per-epoch metrics every this many epochs
+    seed: int | None = None  # initialization and batching; None: the root seed
+
+
+@dataclass
+class SearchParam:
+    """One searched value; bounds are inclusive. ``type``: float, int or categorical."""
+
+    type: str = MISSING
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None
+
+
+@dataclass
+class SearchConfig:
+    n_trials: int = 40
+    metric: str = "val_accuracy"
+    direction: str = "maximize"
+    workers: int = 1
+    timeout: float | None = None  # seconds for the whole sweep; None: no limit
+    # name -> SearchParam fields; typed as Any so that `+search.space.<new>={...}` can add entries,
+    # then converted to SearchParam (and checked) by to_config.
+    space: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SamplerConfig:
+    name: str = "tpe"
+    seed: int | None = None  # None: the root seed
+    options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the Optuna sampler
+
+
+@dataclass
+class PrunerConfig:
+    name: str = "median"
+    report_every: int = 5  # epochs between reports of the metric to Optuna (each is a storage write)
+    options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the Optuna pruner
+
+
+@dataclass
+class TrackingConfig:
+    tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    artifact_location: str = "mlruns/artifacts"  # for experiments this project creates
+    storage: str = "sqlite:///mlruns/optuna.db"  # Optuna study storage (any SQLAlchemy URL)
+    experiment_name: str = "deepsweep"
+    log_model: str = "best"  # pyfunc model per run: all, best (sweeps: the best trial only), none
+    log_plots: str = "best"  # learning-curve PNG per run: all, best (sweeps: the best trial only), none
+    registered_model_name: str | None = None  # None: the experiment name
+
+
+@dataclass
+class Config:
+    dataset: DatasetConfig = MISSING
+    model: ModelConfig = MISSING
+    train: TrainConfig = MISSING
+    search: SearchConfig = MISSING
+    sampler: SamplerConfig = MISSING
+    pruner: PrunerConfig = MISSING
+    tracking: TrackingConfig = MISSING
+    seed: int = 0
+    study_name: str = MISSING
+    new_study: bool = False  # archive an existing study of this name (<name>-archived-<time>) and start afresh
+
+
+def register_schemas() -> None:
+    """Register the root schema in Hydra's ConfigStore; its typed fields type every group's YAML.
+
+    Group schemas are not registered on their own: each would become a selectable option
+    (``dataset=base_dataset`` silently meant digits) and be listed among a group's choices.
+    """
+    ConfigStore.instance().store(name="base_config", node=Config)
+
+
+def to_config(cfg: DictConfig) -> Config:
+    """Convert a composed Hydra config to a ``Config`` (the only conversion in the program).
+
+    Keys added with ``+key=value``, which Hydra lets through, are refused here; ranges and names are
+    checked by ``pipeline.preflight``, which every entry point calls next.
+    """
+    _check_keys(cfg, Config, "")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
+        config = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None) or "?"
+        raise ConfigError(f"config key {key}: {_first_line(error)}; see conf/ for the allowed keys") from None
+    config.search.space = {name: _search_param(name, spec) for name, spec in config.search.space.items()}
+    return config
+
+
+def _search_param(name: str, spec: object) -> SearchParam:
+    """One ``search.space`` entry as a ``SearchParam``, refusing unknown keys and wrong types."""
+    if isinstance(spec, SearchParam):
+        return spec
+    if not isinstance(spec, dict):
+        raise ConfigError(f"search.space.{name}={spec!r} must be a mapping like {{type: float, low: 0.001, high: 1}}")
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SearchParam), spec))
+    except OmegaConfBaseException as error:
+        raise ConfigError(
+            f"search.space.{name}: {_first_line(error)}; allowed keys: {sorted(get_type_hints(SearchParam))}"
+        ) from None
+
+
+def _check_keys(node: DictConfig, schema: type, path: str) -> None:
+    """Refuse keys that ``schema`` (a dataclass) does not declare, at any depth."""
+    hints = get_type_hints(schema)
+    for key in node:
+        if key not in hints:
+            where = f"in {path.rstrip('.')}" if path else "at the top level"
+            raise ConfigError(f"unknown config key {path}{key}; allowed keys {where}: {sorted(hints)}")
+        hint = hints[key]
+        if is_dataclass(hint) and OmegaConf.is_dict(node[key]):
+            _check_keys(node[key], hint, f"{path}{key}.")
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,87 @@
+"""House rules on the layout: imports run from the entry points down to ``models/``, never up, and
+the config schema loads none of the heavy libraries (docs/ARCHITECTURE.md draws the layers)."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
+
+# Higher imports lower, never the reverse; the two services on level 1 do not import each other.
+LAYERS = {
+    "pipeline.sweep": 5,
+    "pipeline.train": 5,
+    "pipeline.rerun": 5,
+    "pipeline.compare": 5,
+    "pipeline.serve": 5,
+    "pipeline.preflight": 4,
+    "pipeline.console": 4,
+    "pipeline.search": 3,
+    "pipeline.training": 2,
+    "pipeline.setup": 1,
+    "pipeline.records": 1,
+    "pipeline.errors": 0,
+    "models": -1,
+}
+
+
+def layer(module: str) -> tuple[str, int]:
+    """The layer a module belongs to: its longest prefix in ``LAYERS``."""
+    for prefix in sorted(LAYERS, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            return prefix, LAYERS[prefix]
+    raise AssertionError(f"{module} is in no layer of this test: add it to LAYERS (and to docs/ARCHITECTURE.md)")
+
+
+def imports(file: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(file.read_text(), filename=str(file))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            # ``from pipeline.search import study`` imports the module pipeline.search.study
+            found += [
+                f"{node.module}.{alias.name}"
+                if node.module in ("pipeline", "pipeline.search", "pipeline.setup", "pipeline.records")
+                else node.module
+                for alias in node.names
+            ]
+    return [name for name in found if name.split(".")[0] in ("pipeline", "models")]
+
+
+def module_name(file: Path) -> str:
+    parts = file.relative_to(PIPELINE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_imports_run_from_entry_points_down_to_models() -> None:
+    files = sorted(PIPELINE.rglob("*.py"))
+    assert len(files) > 20, f"expected the pipeline's modules under {PIPELINE}"
+    upward = []
+    for file in files:
+        source = module_name(file)
+        if source == "pipeline":
+            continue
+        group, rank = layer(source)
+        for target in imports(file):
+            target_group, target_rank = layer(target)
+            if target_group != group and target_rank >= rank:
+                upward.append(f"{source} ({group}, {rank}) imports {target} ({target_group}, {target_rank})")
+    assert not upward, "imports that run sideways or upwards:\n" + "\n".join(upward)
+
+
+def test_the_config_schema_imports_without_the_heavy_libraries() -> None:
+    heavy = ("pandas", "sklearn", "h5py", "mlflow", "optuna")
+    code = (
+        "import sys; import pipeline.setup.config, pipeline.setup.vocabulary, pipeline.setup.rules; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "", f"importing the config schema loaded {loaded}"
+
+
+def test_the_data_module_loads_its_libraries_only_when_data_are_loaded() -> None:
+    code = "import sys; import pipeline.setup.data; print('sklearn' in sys.modules or 'pandas' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "False"
