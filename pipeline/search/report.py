@@ -11,6 +11,7 @@ same PNGs are logged to the parent run under ``plots/``. Every axis names the me
 import base64
 import html
 import io
+import json
 import math
 import warnings
 from collections.abc import Callable
@@ -88,14 +89,24 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
     def x(value: object) -> float:
         return float(order.index(str(value))) if categorical else float(value)
 
+    clamp = lambda v: v  # noqa: E731
+    if complete:  # zoom on the complete trials; far worse pruned values sit on the edge
+        finals = [t.value for t in complete]
+        span = max(finals) - min(finals) or abs(max(finals)) * 0.05 or 0.05
+        maximize = data.direction == "maximize"
+        floor = min(finals) - (0.35 if maximize else 0.15) * span
+        ceiling = max(finals) + (0.15 if maximize else 0.35) * span
+        axes.set_ylim(floor, ceiling)
+        clamp = (lambda v: max(v, floor)) if maximize else (lambda v: min(v, ceiling))
     if pruned:
         axes.scatter(
             [x(t.params[name]) for t, _ in pruned],
-            [last[1] for _, last in pruned],
+            [clamp(last[1]) for _, last in pruned],
             marker="x",
             color=PRUNED_COLOUR,
             alpha=0.45,
-            label="pruned (last reported value)",
+            clip_on=False,
+            label="pruned (last value; on the edge: worse)",
         )
     if complete:
         points = axes.scatter(
@@ -200,7 +211,7 @@ def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
     per complete trial coloured by the metric, the best drawn on top."""
     complete = [t for t in data.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     figure, axes = plt.subplots(figsize=(max(6.5, 1.5 * len(names) + 2), 4.2))
-    columns, labels = [], []
+    columns, labels = [], []  # labels: (position 0..1, text) per axis
     for name in names:
         raw = [t.params.get(name) for t in complete]
         present = [v for v in raw if v is not None]
@@ -209,23 +220,25 @@ def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
             scaled = [transform(v) if v is not None else np.nan for v in raw]
             low, high = np.nanmin(scaled), np.nanmax(scaled)
             columns.append([(v - low) / (high - low) if high > low else 0.5 for v in scaled])
-            labels.append((min(present), max(present)))
-        else:
+            labels.append([(0.0, _short(min(present))), (1.0, _short(max(present)))])
+        else:  # every category named at its place on the axis
             order = sorted({str(v) for v in present})
-            columns.append([order.index(str(v)) / max(len(order) - 1, 1) if v is not None else np.nan for v in raw])
-            labels.append((order[0], order[-1]))
+            spread = max(len(order) - 1, 1)
+            columns.append([order.index(str(v)) / spread if v is not None else np.nan for v in raw])
+            labels.append([(i / spread, name) for i, name in enumerate(order)])
     values = np.array([t.value for t in complete])
     norm = plt.Normalize(values.min(), values.max()) if len(values) else None
     ranking = np.argsort(values if data.direction == "maximize" else -values)
     colormap = plt.get_cmap("viridis")
-    for index in ranking:  # the best last, so on top
+    for rank, index in enumerate(ranking):  # the best last, so on top, and thicker
         ys = [column[index] for column in columns]
-        axes.plot(range(len(names)), ys, color=colormap(norm(values[index])), alpha=0.85, linewidth=1.6)
+        width = 3.0 if rank == len(ranking) - 1 else 1.4
+        axes.plot(range(len(names)), ys, color=colormap(norm(values[index])), alpha=0.85, linewidth=width)
     axes.set_xticks(range(len(names)), names, rotation=20, ha="right")
-    axes.set_yticks([0, 1], ["low", "high"])
-    for position, (low, high) in enumerate(labels):
-        axes.annotate(_short(low), (position, 0), xytext=(3, -12), textcoords="offset points", fontsize=7)
-        axes.annotate(_short(high), (position, 1), xytext=(3, 4), textcoords="offset points", fontsize=7)
+    axes.set_yticks([0, 1], ["lowest", "highest"])
+    for position, marks in enumerate(labels):
+        for height, text in marks:
+            axes.annotate(text, (position, height), xytext=(3, 2), textcoords="offset points", fontsize=7)
         axes.axvline(position, color="black", linewidth=0.6)
     axes.set_ylim(-0.08, 1.1)
     if norm is not None:
@@ -241,10 +254,12 @@ def _short(value: object) -> str:
 # ----- the page --------------------------------------------------------------------------------------
 @dataclass
 class Report:
-    """The rendered report: the HTML text and the PNG figures it embeds (name -> bytes)."""
+    """The rendered report: the HTML text, the PNG figures it embeds (name -> bytes), and each
+    figure's axis labels (name -> [(x label, y label)] per subplot; also in the page's ``data-axes``)."""
 
     html: str
     figures: dict[str, bytes]
+    axes: dict[str, list[tuple[str, str]]]
 
 
 def _importances(data: ReportInput) -> dict[str, float]:
@@ -259,13 +274,16 @@ def _importances(data: ReportInput) -> dict[str, float]:
         return {}
 
 
-def _safe(make: Callable[[], Figure], skipped: list[str], name: str) -> bytes | None:
+def _safe(make: Callable[[], Figure], skipped: list[str], name: str) -> tuple[bytes, list[tuple[str, str]]] | None:
     try:
-        return _png(make())
+        figure = make()
     except (ValueError, RuntimeError, ZeroDivisionError, IndexError, TypeError) as error:
         skipped.append(f"{name}: {error}")
         plt.close("all")
         return None
+    plotted = [a for a in figure.axes if a.get_label() != "<colorbar>"]
+    labels = [(a.get_xlabel(), a.get_ylabel()) for a in plotted if a.get_xlabel() or a.get_ylabel()]
+    return _png(figure), labels
 
 
 def build(data: ReportInput) -> Report:
@@ -278,12 +296,13 @@ def build(data: ReportInput) -> Report:
     names = _param_names(trials)
     importances = _importances(data)
     figures: dict[str, bytes] = {}
+    axes: dict[str, list[tuple[str, str]]] = {}
     skipped: list[str] = []
 
     def add(name: str, make: Callable[[], Figure]) -> None:
-        png = _safe(make, skipped, name)
-        if png is not None:
-            figures[name] = png
+        drawn = _safe(make, skipped, name)
+        if drawn is not None:
+            figures[name], axes[name] = drawn
 
     add("optimization_history.png", lambda: history_figure(data))
     add("learning_curves.png", lambda: curves_figure(data, top, pruned))
@@ -296,14 +315,16 @@ def build(data: ReportInput) -> Report:
         add("parallel_coordinate.png", lambda: parallel_figure(data, names))
     for name in names:
         add(f"slice_{name}.png", lambda name=name: slice_figure(data, name))
-    return Report(_page(data, trials, top, names, importances, figures, skipped), figures)
+    page = _page(data, trials, top, names, importances, figures, axes, skipped)
+    return Report(page, figures, axes)
 
 
-def _img(figures: dict[str, bytes], name: str, alt: str) -> str:
+def _img(figures: dict[str, bytes], axes: dict[str, list[tuple[str, str]]], name: str, alt: str) -> str:
     if name not in figures:
         return f"<p class='note'>{html.escape(alt)}: not drawn (too few trials)</p>"
     encoded = base64.b64encode(figures[name]).decode()
-    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{encoded}'>"
+    labels = html.escape(json.dumps(axes.get(name, [])))
+    return f"<img id='{name}' alt='{html.escape(alt)}' data-axes='{labels}' src='data:image/png;base64,{encoded}'>"
 
 
 def _states_table(trials: list[FrozenTrial]) -> str:
@@ -336,8 +357,12 @@ def _page(
     names: list[str],
     importances: dict[str, float],
     figures: dict[str, bytes],
+    axes: dict[str, list[tuple[str, str]]],
     skipped: list[str],
 ) -> str:
+    def img(name: str, alt: str) -> str:
+        return _img(figures, axes, name, alt)
+
     best = top[0] if top else None
     settings = "".join(
         f"<tr><td>{html.escape(str(key))}</td><td>{html.escape(_short(value))}</td></tr>"
@@ -350,9 +375,7 @@ def _page(
         else "<p>No trial completed.</p>"
     )
     ranked = ", ".join(f"{name} ({share:.0%})" for name, share in importances.items()) or "not enough trials"
-    slices = "".join(
-        f"<figure>{_img(figures, f'slice_{name}.png', f'{data.metric} against {name}')}</figure>" for name in names
-    )
+    slices = "".join(f"<figure>{img(f'slice_{name}.png', f'{data.metric} against {name}')}</figure>" for name in names)
     contour_names = " × ".join((list(importances) or names)[:2])
     notes = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
     return f"""<!DOCTYPE html>
@@ -374,13 +397,13 @@ Most important hyperparameters: {html.escape(ranked)}.</p>
 better-informed guesses); pruned trials as faint crosses at the last value they reported.</p>
 {slices}
 <h2>The two most important together: {html.escape(contour_names)}</h2>
-{_img(figures, "contour.png", f"{data.metric} over {contour_names}")}
+{img("contour.png", f"{data.metric} over {contour_names}")}
 <h2>Learning curves</h2>
 <p>The {len(top)} best trials in full; pruned trials faint, up to the epoch where they stopped.</p>
-{_img(figures, "learning_curves.png", "learning curves")}
-<h2>Optimization history</h2>{_img(figures, "optimization_history.png", "optimization history")}
-<h2>Hyperparameter importances</h2>{_img(figures, "param_importances.png", "importances")}
-<h2>Parallel coordinates</h2>{_img(figures, "parallel_coordinate.png", "parallel coordinates")}
+{img("learning_curves.png", "learning curves")}
+<h2>Optimization history</h2>{img("optimization_history.png", "optimization history")}
+<h2>Hyperparameter importances</h2>{img("param_importances.png", "importances")}
+<h2>Parallel coordinates</h2>{img("parallel_coordinate.png", "parallel coordinates")}
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """

@@ -240,14 +240,16 @@ def test_a_store_locked_by_another_process_is_waited_for(tmp_path: Path) -> None
 # ----- 7: a full disk ------------------------------------------------------------------------------------
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A 1 MiB tmpfs for the artifacts, two thirds full; skipped where mounting is not allowed."""
+    """A 4 MiB tmpfs for the artifacts with about 350 kB free; skipped where mounting is not allowed.
+
+    (4 MiB rather than 1: once the filler is gone, the study report and its figures must fit.)"""
     folder = tmp_path / "small-disk"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
     try:
-        (folder / "filler").write_bytes(bytes(700_000))
+        (folder / "filler").write_bytes(bytes(4 * 2**20 - 350_000))
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)

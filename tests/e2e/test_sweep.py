@@ -258,7 +258,7 @@ def test_sweep_prints_a_rerun_command_that_reproduces_the_best_trial(small_sweep
 
 
 # ----- pruning ---------------------------------------------------------------------------------------
-def test_median_pruner_prunes_trials_and_their_runs_end_killed(sweep_dir: Path) -> None:
+def test_median_pruner_prunes_trials_and_their_runs_say_so(sweep_dir: Path) -> None:
     epochs = 10
     succeeded(
         sweep(

@@ -1,0 +1,110 @@
+"""The study report of a real sweep: one self-contained HTML file whose figures answer what each
+hyperparameter did, with the metric named on the axes and the pruned trials present.
+
+A real ``python -m pipeline.sweep`` runs in a fresh folder; the report file it prints is opened and
+read, and the same file is found among the parent run's artifacts.
+"""
+
+import html
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from commands import ENV
+from mlflow import MlflowClient
+from optuna.trial import TrialState
+
+pytestmark = pytest.mark.slow
+
+OVERRIDES = (
+    "dataset=iris",
+    "sampler=random",
+    "pruner.report_every=1",
+    "pruner.options.n_startup_trials=2",
+    "pruner.options.n_warmup_steps=1",
+    "search.n_trials=10",
+    "train.epochs=12",
+    "tracking.log_model=none",
+)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("report")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.sweep", *OVERRIDES],
+        cwd=folder,
+        env={**ENV, "OPENBLAS_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder, result.stdout
+
+
+def report_path(stdout: str) -> Path:
+    match = re.search(r"^study report: (.+\.html)$", stdout, re.MULTILINE)
+    assert match, f"the sweep prints where its report is:\n{stdout}"
+    return Path(match.group(1))
+
+
+def figure_axes(page: str) -> dict[str, list[list[str]]]:
+    """Each embedded figure's id -> its subplots' [x label, y label]."""
+    found = re.findall(r"<img id='([^']+)' alt='[^']*' data-axes='([^']*)' src='data:image/png;base64,", page)
+    return {name: json.loads(html.unescape(axes)) for name, axes in found}
+
+
+def test_the_report_is_written_beside_the_stores_and_logged_to_the_parent_run(swept: tuple[Path, str]) -> None:
+    folder, stdout = swept
+    path = report_path(stdout)
+    assert path == folder / "mlruns" / "reports" / "iris-sweep.html" and path.is_file()
+    study = optuna.load_study(study_name="iris-sweep", storage=f"sqlite:///{folder}/mlruns/optuna.db")
+    client = MlflowClient(f"sqlite:///{folder}/mlruns/mlflow.db")
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    logged = {artifact.path for artifact in client.list_artifacts(parent)}
+    assert "report.html" in logged
+    copy = Path(client.download_artifacts(parent, "report.html", str(folder / "downloaded")))
+    assert copy.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+    assert not list((folder / "mlruns").rglob(".partial-*")), "no half-written file is left behind"
+
+
+def test_the_report_is_self_contained(swept: tuple[Path, str]) -> None:
+    page = report_path(swept[1]).read_text(encoding="utf-8")
+    assert not re.search(r"(src|href)=['\"]https?://", page), "nothing is fetched from the network"
+    assert page.count("data:image/png;base64,") >= 5
+
+
+def test_every_searched_parameter_has_a_slice_plot_with_the_metric_on_its_axis(swept: tuple[Path, str]) -> None:
+    folder, stdout = swept
+    study = optuna.load_study(study_name="iris-sweep", storage=f"sqlite:///{folder}/mlruns/optuna.db")
+    axes = figure_axes(report_path(stdout).read_text(encoding="utf-8"))
+    searched = {name for trial in study.trials for name in trial.params}
+    assert searched >= {"learning_rate", "depth", "hidden_activation", "hidden_units_l1"}
+    for name in searched:
+        assert axes.get(f"slice_{name}.png") == [[name, "val_accuracy"]], name
+    assert axes["optimization_history.png"] == [["trial number", "val_accuracy"]]
+    assert ["epoch", "val_accuracy"] in axes["learning_curves.png"] and ["epoch", "train_cost"] in axes[
+        "learning_curves.png"
+    ]
+    assert "Objective Value" not in json.dumps(axes)
+    assert "contour.png" in axes and "parallel_coordinate.png" in axes and "param_importances.png" in axes
+
+
+def test_pruned_trials_are_in_the_report(swept: tuple[Path, str]) -> None:
+    folder, stdout = swept
+    study = optuna.load_study(study_name="iris-sweep", storage=f"sqlite:///{folder}/mlruns/optuna.db")
+    pruned = study.get_trials(states=(TrialState.PRUNED,))
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert pruned, "with two startup trials and reports every epoch, some random trials are pruned"
+    page = report_path(stdout).read_text(encoding="utf-8")
+    assert f"<tr><td>pruned</td><td>{len(pruned)}</td>" in page
+    assert f"<tr><td>complete</td><td>{len(complete)}</td>" in page
+    assert f"{len(pruned)} pruned (stopped early by the pruner)" in stdout, "the console says how many were pruned"
+    best = study.best_trial
+    assert f"Trial {best.number}: <b>val_accuracy = {best.value:.4f}</b>" in page
+    assert "python -m pipeline.rerun " + best.user_attrs["mlflow_run_id"] in page
