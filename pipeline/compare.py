@@ -1,5 +1,9 @@
 """``python -m pipeline.compare``: a leaderboard across MLflow runs, printed and saved as CSV.
 
+Sweep trials and single training runs (reruns among them) are printed as two tables that fit a
+120-column terminal; the CSV (``mlruns/leaderboard.csv`` beside the store unless ``--output``) keeps
+every column and the full run ids.
+
 Examples::
 
     python -m pipeline.compare                          # every trial and training run, best first
@@ -27,7 +31,13 @@ COLUMNS = (
     "params.epochs",
     "tags.study_name",
     "tags.trial_number",
+    "tags.kind",
+    "tags.rerun_of",
+    "tags.trial_state",
 )
+WIDTH = 120  # an ordinary terminal
+# Printed column -> its CSV column; the printed tables are narrowed in this order of importance.
+SHORT = {"hidden_activation": "activation", "learning_rate": "lr", "trial_number": "trial", "study_name": "study"}
 
 
 def leaderboard(runs: pd.DataFrame, metric: str, ascending: bool, top: int) -> pd.DataFrame:
@@ -50,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minimize", action="store_true", help="lower is better (costs, rmse)")
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--all-statuses", action="store_true", help="include FAILED and KILLED runs")
-    parser.add_argument("--output", type=Path, default=Path("leaderboard.csv"))
+    parser.add_argument("--output", type=Path, help="CSV file to write (default: leaderboard.csv beside the store)")
     args = parser.parse_args(argv)
     store = sqlite_file(args.tracking_uri)
     if store is not None and not store.is_file():  # opening it would create an empty store
@@ -61,14 +71,58 @@ def main(argv: list[str] | None = None) -> int:
     if args.study:
         filters.append(f"tags.study_name = '{args.study}'")
     runs = search_runs(args.tracking_uri, args.experiment, " and ".join(filters))
-    table = leaderboard(runs, args.metric, args.minimize, args.top)
+    ranked = leaderboard(runs, args.metric, args.minimize, len(runs))
+    # --top per section: the best sweep trials and the best training runs.
+    kinds = ranked["kind"].fillna("train") if "kind" in ranked.columns else pd.Series("train", index=ranked.index)
+    table = ranked.groupby(kinds, sort=False, group_keys=False).head(args.top)
     if table.empty:
         print(f"no runs with metric {args.metric!r} in {args.tracking_uri}", file=sys.stderr)
         return 1
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    table.to_csv(args.output, index=False)
-    print(f"saved {args.output}")
+    print(render(table, args.metric))
+    output = args.output or default_output(args.tracking_uri)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(output, index=False)
+    print(f"saved {output}")
     return 0
+
+
+def default_output(tracking_uri: str) -> Path:
+    """``leaderboard.csv`` beside a SQLite store (``mlruns/``), else in ``mlruns/`` of this folder."""
+    store = sqlite_file(tracking_uri)
+    return (store.parent if store is not None else Path("mlruns")) / "leaderboard.csv"
+
+
+def render(table: pd.DataFrame, metric: str, width: int = WIDTH) -> str:
+    """The leaderboard as text: sweep trials, then training runs, each at most ``width`` columns wide."""
+    kinds = table["kind"] if "kind" in table.columns else pd.Series(["train"] * len(table), index=table.index)
+    trials, runs = table[kinds == "trial"], table[kinds != "trial"]
+    parts = []
+    if not trials.empty:
+        parts.append(
+            f"sweep trials, best {metric} first:\n" + _text(trials, metric, ["study_name", "trial_number"], width)
+        )
+    if not runs.empty:
+        parts.append(f"training runs (pipeline.train, reruns), best {metric} first:\n" + _text(runs, metric, [], width))
+    return "\n\n".join(parts)
+
+
+def _text(rows: pd.DataFrame, metric: str, leading: list[str], width: int) -> str:
+    metrics = [c for c in dict.fromkeys([metric, *(c for c in rows.columns if c.startswith("test_"))]) if c in rows]
+    params = [c for c in ("depth", "hidden_units", "hidden_activation", "learning_rate", "optimizer") if c in rows]
+    shown = rows[[*leading, *metrics, *params]].copy()
+    shown.insert(len(leading), "run", rows["run_id"].str[:8])
+    if "rerun_of" in rows and rows["rerun_of"].notna().any():
+        shown["rerun_of"] = rows["rerun_of"].fillna("").str[:8]
+    if "trial_number" in shown:
+        shown["trial_number"] = shown["trial_number"].astype(str)
+    if "learning_rate" in shown:
+        shown["learning_rate"] = pd.to_numeric(shown["learning_rate"], errors="coerce").map(lambda v: f"{v:.3g}")
+    shown = shown.rename(columns=SHORT).fillna("")
+    text = shown.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    while max(map(len, text.splitlines())) > width and shown.shape[1] > 2:
+        shown = shown.iloc[:, :-1]  # the least important column goes first
+        text = shown.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    return text
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ MAX_PARAMS_PER_BATCH = 100
 MAX_PARAM_LENGTH = 6000
 TRUNCATION_MARK = "…[truncated: the full value is in config.yaml]"
 
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+
 STATUS_FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 STATUS_FAILED = RunStatus.to_string(RunStatus.FAILED)
 STATUS_KILLED = RunStatus.to_string(RunStatus.KILLED)
@@ -95,7 +97,8 @@ class Tracker:
             if location and "://" not in location and ":" not in location.split("/")[0]:
                 location = str(Path(location) / experiment_name)
             try:
-                return _retry(self.client.create_experiment, experiment_name, location)
+                # The UI then opens the experiment as machine learning (runs, charts), not as a GenAI app.
+                return _retry(self.client.create_experiment, experiment_name, location, tags=EXPERIMENT_TAGS)
             except MlflowException:  # another process created it first
                 return _retry(self.client.get_experiment_by_name, experiment_name).experiment_id
         if experiment.lifecycle_stage == "deleted":

@@ -50,6 +50,12 @@ def trial_name(number: int, values: dict[str, object]) -> str:
     return " ".join(parts)
 
 
+def _marked(name: str, marker: str) -> str:
+    """``trial-7 relu ...`` -> ``trial-7 [pruned@15] relu ...``: the state first, where the runs list cannot cut it."""
+    number, _, rest = name.partition(" ")
+    return f"{number} [{marker}] {rest}".rstrip()
+
+
 def _short(value: object) -> str:
     return f"{value:.2g}" if isinstance(value, float) else str(value)
 
@@ -137,18 +143,19 @@ class Objective:
                 raise NonFiniteMetricError(f"{metric}={value} after the last epoch")
         except optuna.TrialPruned as pruned:
             epoch = int(last.get("epoch", 0))
-            self._end(trial, recorder, Outcome.PRUNED, pruned, f"{name} (pruned@{epoch})", {"pruned_at_epoch": epoch})
+            marked = _marked(name, f"pruned@{epoch}")
+            self._end(trial, recorder, Outcome.PRUNED, pruned, marked, {"pruned_at_epoch": epoch})
             raise
         except EXPECTED_FAILURES as error:
-            reason = self._end(trial, recorder, Outcome.FAILED, error, f"{name} (failed)")
+            reason = self._end(trial, recorder, Outcome.FAILED, error, _marked(name, "failed"))
             print(f"trial {trial.number} failed, the sweep goes on: {reason}", file=sys.stderr)
             raise
         except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM turned into an interrupt by the sweep
-            self._end(trial, recorder, Outcome.INTERRUPTED, interrupt, f"{name} (interrupted)")
+            self._end(trial, recorder, Outcome.INTERRUPTED, interrupt, _marked(name, "interrupted"))
             raise
         except BaseException as error:
             outcome = Outcome.WRITE_FAILED if write_failed(error) else Outcome.ERROR
-            self._end(trial, recorder, outcome, error, f"{name} (error)")
+            self._end(trial, recorder, outcome, error, _marked(name, "error"))
             raise
         self._end(trial, recorder, Outcome.COMPLETE, None, name)
         return value

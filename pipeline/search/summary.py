@@ -3,6 +3,7 @@ given the sweep's summary at the end (best trial, trials table, Optuna plots, re
 """
 
 import json
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +33,7 @@ from pipeline.search.outcomes import Outcome, outcome_of
 from pipeline.search.study import dead_trials, fail_and_retry, fail_stale_trials
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
+from pipeline.setup.vocabulary import final_metrics
 from pipeline.training import config_yaml, log_learning_curves, log_network_model
 
 PARENT_ATTR = "mlflow_parent_run_id"
@@ -171,7 +173,7 @@ def finish(
     report_path = write_report(study, tracker, parent, config, best.params, rerun, report_folder)
     version = publish_best(tracker, best_run, config, dataset)
     parent.finish(STATUS_FINISHED)
-    print(leaderboard(table, tracker, config))
+    print(leaderboard(table, tracker, config, dataset))
     print(describe_counts(counts))
     registered = f", registered as {registry_name(config)} version {version}" if version else ""
     print(f"best: trial {best.number} (run {best_run}) {config.search.metric}={best.value:.4f}{registered}")
@@ -265,19 +267,23 @@ def publish_best(tracker: Tracker, run_id: str, config: Config, dataset: Dataset
     return version
 
 
-def leaderboard(table: pd.DataFrame, tracker: Tracker, config: Config) -> str:
-    """The best completed trials with their test metrics, as text."""
+def leaderboard(table: pd.DataFrame, tracker: Tracker, config: Config, dataset: Dataset) -> str:
+    """The best completed trials with their test score, as text (``trial``, the metric, ``test_<score>``, ...)."""
     complete = table[table["state"] == "COMPLETE"]
     ascending = config.search.direction == "minimize"
     top = complete.sort_values("value", ascending=ascending).head(LEADERBOARD_SIZE).copy()
-    tests = []
-    for run_id in top["mlflow_run_id"]:
-        metrics = tracker.run(run_id).data.metrics
-        tests.append(
-            next((value for key, value in metrics.items() if key.startswith("test_") and "cost" not in key), None)
-        )
-    top["test"] = tests
+    test = final_metrics(dataset.task)[1]  # test_accuracy or test_rmse
+    top[test] = [tracker.run(run_id).data.metrics.get(test) for run_id in top["mlflow_run_id"]]
     params = [column for column in top.columns if column.startswith("params_")]
-    shown = top[["number", "value", "test", *params]].rename(columns=lambda c: c.removeprefix("params_"))
-    shown = shown.rename(columns={"value": config.search.metric})
+    shown = top[["number", "value", test, *params]].rename(columns=lambda c: c.removeprefix("params_"))
+    shown = shown.rename(columns={"value": config.search.metric, "number": "trial"})
+    # Parameters a trial did not have (hidden_units_l3 of a 1-layer net) print blank, not NaN.
+    for column in shown.columns[3:]:
+        shown[column] = [_short(v) if not (isinstance(v, float) and math.isnan(v)) else "" for v in shown[column]]
     return "leaderboard:\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.4g}"
+    return str(value)

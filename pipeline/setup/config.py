@@ -14,6 +14,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from pipeline.errors import ConfigError
+from pipeline.setup.help import register_help
 
 PARAM_TYPES = ("float", "int", "categorical")
 DIRECTIONS = ("maximize", "minimize")
@@ -123,6 +124,7 @@ def register_schemas() -> None:
     (``dataset=base_dataset`` silently meant digits) and be listed among a group's choices.
     """
     ConfigStore.instance().store(name="base_config", node=Config)
+    register_help()
 
 
 def to_config(cfg: DictConfig) -> Config:

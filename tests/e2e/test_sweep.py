@@ -285,7 +285,8 @@ def test_median_pruner_prunes_trials_and_their_runs_say_so(sweep_dir: Path) -> N
         run = client.get_run(trial.user_attrs["mlflow_run_id"])
         assert run.info.status == "FINISHED" and run.data.tags["trial_state"] == "PRUNED"
         assert run.data.tags["failure_reason"].startswith("TrialPruned: pruned at epoch")
-        assert "pruned@" in run.info.run_name and run.data.tags["pruned_at_epoch"].isdigit()
+        epoch = run.data.tags["pruned_at_epoch"]
+        assert run.info.run_name.startswith(f"trial-{trial.number} [pruned@{epoch}] "), "the list shows it is pruned"
         assert trial.user_attrs["outcome"] == "pruned"
         assert max(steps(client, run.info.run_id, "val_accuracy")) < epochs - 1, "a pruned trial stops early"
 

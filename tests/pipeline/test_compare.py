@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from pipeline.compare import leaderboard, main
+from pipeline.compare import leaderboard, main, render
 
 
 def runs_table() -> pd.DataFrame:
@@ -123,7 +123,10 @@ def test_command_prints_and_saves_a_real_run_with_its_metrics_and_hyperparameter
     assert (row["status"], row["dataset"], row["epochs"], row["depth"]) == ("FINISHED", "iris", 5, 2)
     assert row["hidden_units"] == logged.params["hidden_units"]
     printed = capsys.readouterr().out
-    assert run_id in printed and f"saved {tmp_path / 'board.csv'}" in printed
+    # The printed table names runs by their first 8 characters (it fits 120 columns); the CSV keeps them whole.
+    assert run_id[:8] in printed and f"saved {tmp_path / 'board.csv'}" in printed
+    assert printed.startswith("training runs (pipeline.train, reruns), best test_accuracy first:")
+    assert max(map(len, printed.splitlines())) <= 120
 
 
 @pytest.mark.slow
@@ -164,6 +167,21 @@ def test_command_exits_1_when_no_run_matches(
 
     assert "no runs with metric 'val_rmse'" in capsys.readouterr().err
     assert not output.exists()
+
+
+def test_render_separates_sweep_trials_from_training_runs_within_120_columns() -> None:
+    table = leaderboard(runs_table(), "test_accuracy", ascending=False, top=10)
+    table["kind"] = ["trial", "train", "trial"]
+    table["trial_number"] = ["3", None, "7"]
+    table["rerun_of"] = [None, "0123456789abcdef", None]
+    table["hidden_units"] = ["[128, 128, 128, 128]"] * 3
+    table["run_id"] = [name * 32 for name in table["run_id"]]
+    text = render(table, "test_accuracy")
+    sweeps, runs = text.split("\n\n")
+    assert sweeps.startswith("sweep trials, best test_accuracy first:") and "dddddddd" not in sweeps
+    assert runs.startswith("training runs") and "dddddddd" in runs and "01234567" in runs
+    assert "nan" not in text.lower() and "test_accuracy" in sweeps.splitlines()[1]
+    assert max(map(len, text.splitlines())) <= 120
 
 
 def test_command_refuses_a_missing_store_without_creating_one(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
