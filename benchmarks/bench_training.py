@@ -13,6 +13,11 @@ Contenders, each on one BLAS thread (``threadpoolctl``) and ``torch.set_num_thre
 Cases: ``small`` is [64, 64, 32, 10] on scikit-learn's digits (1797 examples, standardized);
 ``large`` is [784, 256, 128, 10] on 10000 synthetic examples (see ``synthetic_data``).
 
+A second table times ours with the training features that change the forward and backward passes:
+``dropout`` (``keep_prob=0.8`` on every hidden layer), ``batch_norm`` (every hidden layer) and both, on the
+same data, architecture, dtype and thread limit as ``ours``, and prints each one's time per epoch over the
+plain network's (``--skip features`` leaves it out).
+
 Each timing covers a whole training run of ``epochs`` epochs (each contender's public training call,
 so its one-off input checks are included) and is reported per epoch; every contender is warmed up
 first, repeats are interleaved, and the median (and the best) over the repeats is reported.
@@ -187,6 +192,47 @@ def run_floor(case: Case, dtype: str, epochs: int) -> tuple[Stopwatch, float]:
     return watch, float("nan")
 
 
+# Ours with the features that add work to every step, each against the plain network.
+FEATURES = {
+    "plain": {},
+    "dropout": {"keep_prob": 0.8},
+    "batch_norm": {"batch_norm": True},
+    "dropout+bn": {"keep_prob": 0.8, "batch_norm": True},
+}
+
+
+def run_feature(case: Case, dtype: str, epochs: int, features: dict) -> tuple[Stopwatch, float]:
+    network = DeepNetwork(case.layer_dims, output="softmax", init="he", seed=SEED, dtype=dtype, **features)
+    X, Y = case.X.astype(dtype), case.labels.reshape(1, -1)
+    with Stopwatch() as watch:
+        history = network.fit(X, Y, learning_rate=LEARNING_RATE, epochs=epochs)
+    return watch, history["cost"][-1]
+
+
+def feature_runs() -> dict[str, Callable[[Case, str, int], tuple[Stopwatch, float]]]:
+    return {
+        name: (lambda case, dtype, epochs, features=features: run_feature(case, dtype, epochs, features))
+        for name, features in FEATURES.items()
+    }
+
+
+def print_feature_table(results: list[tuple[Case, str, dict]]) -> None:
+    """Seconds per epoch of ours with each feature, and the ratio to the plain network (> 1: slower)."""
+    header = (
+        f"{'case':<6} {'features':<11} {'dtype':<8} {'s/epoch':>10} {'best':>10} {'this/plain':>10} {'cpu/wall':>8}"
+    )
+    print("\nper-epoch cost of dropout and batch norm, relative to the plain network (same data, 1 BLAS thread):")
+    print(header)
+    print("-" * len(header))
+    for case, dtype, timing in results:
+        plain = timing["plain"]["median"]
+        for name, row in timing.items():
+            print(
+                f"{case.name:<6} {name:<11} {dtype:<8} {row['median']:10.3e} {row['best']:10.3e} "
+                f"{row['median'] / plain:10.3f} {row['cpu_per_wall']:8.2f}"
+            )
+
+
 # ----- timing --------------------------------------------------------------------------------------------
 def contenders(skip: set[str]) -> dict[str, Callable[[Case, str, int], tuple[Stopwatch, float]]]:
     table = {"ours": run_ours, "torch": run_torch, "sklearn": run_sklearn, "floor": run_floor}
@@ -298,7 +344,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="few epochs and repeats: a smoke run, not a measurement")
     parser.add_argument("--cases", nargs="+", choices=("small", "large"), default=["small", "large"])
     parser.add_argument("--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES))
-    parser.add_argument("--skip", nargs="*", choices=("torch", "sklearn", "floor"), default=[])
+    parser.add_argument("--skip", nargs="*", choices=("torch", "sklearn", "floor", "features"), default=[])
     parser.add_argument("--epochs-small", type=int, help="epochs per timed run, small case (default 800)")
     parser.add_argument("--epochs-large", type=int, help="epochs per timed run, large case (default 8)")
     parser.add_argument("--repeats-small", type=int, help="timed runs per contender, small case (default 5)")
@@ -338,19 +384,23 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(1)
     with threadpool_limits(limits=1):
         print(describe_machine())
-        runs = contenders(set(args.skip))
-        results = []
+        runs = contenders(set(args.skip) - {"features"})
+        results, feature_results = [], []
         for name in args.cases:
             case = make_case(name, args)
             for dtype in args.dtypes:
                 print(f"\n{case.name}: {list(case.layer_dims)} x {case.description}, {dtype}, ", end="")
                 print(f"{case.epochs} epochs x {case.repeats} repeats, lr {LEARNING_RATE}", flush=True)
                 results.append((case, dtype, time_case(case, dtype, runs)))
+                if "features" not in args.skip:
+                    feature_results.append((case, dtype, time_case(case, dtype, feature_runs())))
     print()
     print_table(results)
     check_targets(results)
+    if feature_results:
+        print_feature_table(feature_results)
     print(f"\nload average (1 min) after the run: {os.getloadavg()[0]:.2f}")
-    warn_if_shared(results)
+    warn_if_shared(results + feature_results)
 
 
 if __name__ == "__main__":

@@ -1,22 +1,44 @@
 """``DeepNetwork``: the L-layer network as an object that trains, predicts, evaluates and saves itself."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from models import persistence
 from models.activations import check_activations
+from models.batch_norm import (
+    DEFAULT_EPSILON,
+    DEFAULT_MOMENTUM,
+    BatchNorm,
+    initialize_batch_norm,
+    initialize_running,
+    update_running,
+)
+from models.dropout import DROPOUT_MASKS, Dropout, check_keep_prob
 from models.errors import DivergenceError, ModelFileError
-from models.initializers import check_layer_dims, initialize_parameters
+from models.gradient_checking import gradient_check
+from models.initializers import check_layer_dims, initialize_parameters, resolve_generator
 from models.losses import compute_cost
-from models.optimizers import OPTIMIZERS, make_optimizer
+from models.mini_batches import BATCH_ORDERS
+from models.optimizers import (
+    DEFAULT_BETA,
+    DEFAULT_BETA1,
+    DEFAULT_BETA2,
+    check_optimizer_settings,
+    make_optimizer,
+)
+from models.optimizers import (
+    DEFAULT_EPSILON as DEFAULT_OPTIMIZER_EPSILON,
+)
 from models.propagation import backward_propagation, forward_propagation
+from models.schedules import check_decay, learning_rate_for_epoch
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 # callback(epoch, metrics) -> truthy to stop training early; it may also raise (e.g. to prune).
 Callback = Callable[[int, dict[str, float]], object]
+Forward = Callable[[np.ndarray], tuple[np.ndarray, list]]
 
 
 class DeepNetwork:
@@ -27,9 +49,24 @@ class DeepNetwork:
         hidden_activation: ``sigmoid``, ``tanh``, ``relu`` or ``leaky_relu`` for every hidden layer.
         output: ``sigmoid`` (binary, ``Y`` ``(1, m)`` of 0/1), ``softmax`` (multi-class, ``Y``
             one-hot ``(C, m)`` or labels ``(1, m)``) or ``linear`` (regression, ``Y`` ``(n_L, m)``).
-        init: ``he``, ``xavier``, ``random`` or ``course`` (see ``initialize_parameters``).
-        seed: seeds the initialization and, through an independent stream, mini-batch shuffling.
+        init: a key of ``INITIALIZERS``: ``he``, ``xavier``, ``random``, ``course``, ``zeros`` or
+            ``large_random`` (see ``initialize_parameters``).
+        seed: seeds the initialization and, through independent streams, mini-batch shuffling and
+            dropout masks.
         dtype: ``float64`` (exact) or ``float32`` (faster).
+        init_generator: a key of ``WEIGHT_GENERATORS``: ``default`` (the project's seeded
+            ``np.random.Generator``) or ``legacy`` (the course's ``np.random.RandomState(seed).randn``
+            layer by layer); ``None`` takes the init's own (``legacy`` for ``course``, else ``default``).
+        keep_prob: inverted-dropout keep probability of the hidden layers, one number for all or one
+            per hidden layer, each in ``(0, 1]``; 1.0 is no dropout. Never applied to the output layer,
+            nor in ``predict``, ``predict_proba``, ``evaluate`` or the validation pass.
+        dropout_masks: a key of ``DROPOUT_MASKS``: ``default`` (the network's own seeded stream) or
+            ``course`` (the regularization assignment's masks exactly: ``RandomState(1)`` anew at every
+            forward pass).
+        batch_norm: normalize every hidden layer before its activation (see ``models.batch_norm``);
+            those layers then have ``gamma{l}``, ``beta{l}`` and no ``b{l}``.
+        batch_norm_momentum: in ``[0, 1)``, weight of the old value in the running mean and variance.
+        batch_norm_epsilon: ``> 0``, added to the variance before the square root.
     """
 
     def __init__(
@@ -41,6 +78,12 @@ class DeepNetwork:
         init: str = "he",
         seed: int = 0,
         dtype: str = "float64",
+        init_generator: str | None = None,
+        keep_prob: float | Sequence[float] = 1.0,
+        dropout_masks: str = "default",
+        batch_norm: bool = False,
+        batch_norm_momentum: float = DEFAULT_MOMENTUM,
+        batch_norm_epsilon: float = DEFAULT_EPSILON,
     ) -> None:
         check_layer_dims(layer_dims)
         if dtype not in DTYPES:
@@ -49,6 +92,7 @@ class DeepNetwork:
         self.hidden_activation = hidden_activation
         self.output = output
         self.init = init
+        self.init_generator = resolve_generator(init, init_generator)
         self.seed = int(seed)
         self.dtype = dtype
         self.activations = [hidden_activation] * (len(layer_dims) - 2) + [output]
@@ -57,15 +101,39 @@ class DeepNetwork:
             raise ValueError(f"output='sigmoid' is binary and needs 1 output unit, got {self.layer_dims[-1]}")
         if output == "softmax" and self.layer_dims[-1] < 2:
             raise ValueError(f"output='softmax' needs at least 2 output units, got {self.layer_dims[-1]}")
-        init_seed, batch_seed = np.random.SeedSequence(self.seed).spawn(2)
+        n_hidden = len(self.layer_dims) - 2
+        self.keep_prob = check_keep_prob(keep_prob, n_hidden)
+        if dropout_masks not in DROPOUT_MASKS:
+            raise ValueError(f"unknown dropout_masks {dropout_masks!r}; allowed: {list(DROPOUT_MASKS)}")
+        self.dropout_masks = dropout_masks
+        _check_batch_norm(batch_norm, batch_norm_momentum, batch_norm_epsilon, n_hidden)
+        self.batch_norm = bool(batch_norm)
+        self.batch_norm_momentum = float(batch_norm_momentum)
+        self.batch_norm_epsilon = float(batch_norm_epsilon)
+        # spawn(3)'s first two children are spawn(2)'s: adding the dropout stream changed no earlier stream.
+        init_seed, batch_seed, dropout_seed = np.random.SeedSequence(self.seed).spawn(3)
         self._batch_rng = np.random.default_rng(batch_seed)
+        self._masks = DROPOUT_MASKS[dropout_masks](np.random.default_rng(dropout_seed))
         self.parameters = initialize_parameters(
             self.layer_dims,
             init=init,
             rng=np.random.default_rng(init_seed),
             seed=self.seed,
             dtype=DTYPES[dtype],
+            generator=self.init_generator,
         )
+        # Running batch-norm statistics: not trained by the optimizer, so not among the parameters.
+        self.running: dict[str, np.ndarray] = {}
+        if self.batch_norm:
+            for l in range(1, n_hidden + 1):
+                del self.parameters[f"b{l}"]  # redundant with beta{l}: see models.batch_norm
+            self.parameters.update(initialize_batch_norm(self.layer_dims, DTYPES[dtype]))
+            self.running = initialize_running(self.layer_dims, DTYPES[dtype])
+
+    @property
+    def dropout(self) -> bool:
+        """Whether any hidden layer drops units in training."""
+        return any(p < 1.0 for p in self.keep_prob)
 
     # ----- data checks -------------------------------------------------------------------------
     def _as_inputs(self, X: np.ndarray) -> np.ndarray:
@@ -131,14 +199,6 @@ class DeepNetwork:
         return total / m
 
     # ----- training ----------------------------------------------------------------------------
-    def _batches(self, m: int, batch_size: int | None) -> Iterator[slice | np.ndarray]:
-        if batch_size is None or batch_size >= m:
-            yield slice(None)  # full batch: the arrays themselves, no copy
-            return
-        order = self._batch_rng.permutation(m)
-        for start in range(0, m, batch_size):
-            yield order[start : start + batch_size]
-
     def fit(
         self,
         X: np.ndarray,
@@ -151,20 +211,46 @@ class DeepNetwork:
         l2: float = 0.0,
         callback: Callback | None = None,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
+        beta: float = DEFAULT_BETA,
+        beta1: float = DEFAULT_BETA1,
+        beta2: float = DEFAULT_BETA2,
+        epsilon: float = DEFAULT_OPTIMIZER_EPSILON,
+        decay: str = "none",
+        decay_rate: float = 1.0,
+        time_interval: int = 1000,
+        batch_order: str = "default",
     ) -> dict[str, list[float]]:
         """Train on ``X`` ``(n_x, m)`` and ``Y`` ``(n_L, m)``; return the per-epoch history.
 
         ``history["cost"][e]`` is the mean of epoch ``e``'s mini-batch costs (with the full batch,
         the cost of the parameters after ``e`` updates, as the course prints it), and
-        ``history["accuracy"]`` (``"rmse"`` for regression) is measured on the same forward passes.
+        ``history["accuracy"]`` (``"rmse"`` for regression) is measured on the same forward passes
+        (so with dropout's masks and batch norm's batch statistics).
         With ``validation=(X_val, Y_val)``, ``val_cost`` and ``val_accuracy`` are measured after
-        each epoch's updates, without the L2 term. With mini-batches the L2 term of each step is
+        each epoch's updates, without the L2 term, dropout, or batch statistics (running ones instead).
+        With mini-batches the L2 term of each step is
         ``l2/(2·m_batch)·Σ‖W‖²``, as each batch's cost (so λ acts per batch, as in scikit-learn).
         ``callback(epoch, metrics)`` runs after every epoch; a truthy return
         stops training, and what it raises propagates. Raises ``DivergenceError`` when the cost or a
         parameter stops being finite.
+
+        Optimizers (``OPTIMIZERS``): ``gd``; ``momentum`` (``beta``); ``rmsprop`` (``beta2``,
+        ``epsilon``); ``adam`` (``beta1``, ``beta2``, ``epsilon``). Each of ``beta``, ``beta1``, ``beta2``
+        is in ``[0, 1)``; settings an optimizer does not use are ignored.
+
+        ``decay`` (a key of ``LR_DECAYS``) with ``decay_rate >= 0`` and ``time_interval >= 1`` sets the
+        learning rate of each epoch, with the course's timing (see ``models.schedules``); then
+        ``history["learning_rate"]`` (and the callback's metrics) hold the rate each epoch trained at.
+
+        ``batch_order`` (a key of ``BATCH_ORDERS``): ``default`` shuffles from the network's own
+        stream; ``course`` reproduces the optimization assignment's ``random_mini_batches`` with seeds
+        11, 12, ... (see ``models.mini_batches``).
         """
         _check_hyperparameters(learning_rate, epochs, batch_size, optimizer, l2)
+        check_optimizer_settings(optimizer, beta, beta1, beta2, epsilon)
+        check_decay(decay, decay_rate, time_interval)
+        if batch_order not in BATCH_ORDERS:
+            raise ValueError(f"unknown batch_order {batch_order!r}; allowed: {list(BATCH_ORDERS)}")
         X = self._as_inputs(X)
         Y = self._as_targets(Y, X.shape[1])
         if validation is not None:
@@ -173,37 +259,62 @@ class DeepNetwork:
         m = X.shape[1]
         # The targets' class indices are the same every epoch: find them once, not once per batch.
         labels = Y.argmax(axis=0) if self.output == "softmax" else None
-        step = make_optimizer(optimizer, self.parameters)
+        step = make_optimizer(optimizer, self.parameters, beta=beta, beta1=beta1, beta2=beta2, epsilon=epsilon)
+        batches = BATCH_ORDERS[batch_order](self._batch_rng)
+        forward = self._training_forward()  # the plain path unless dropout or batch norm is on: chosen once
+        decaying = decay != "none"
+        rate = float(learning_rate)
         history: dict[str, list[float]] = {}
         score = self.score_name
         # Overflow and NaN are detected below and reported as DivergenceError, not as warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in range(epochs):
+                if decaying:
+                    rate = learning_rate_for_epoch(decay, learning_rate, epoch, decay_rate, time_interval)
                 total_cost = total_score = 0.0
-                for batch in self._batches(m, batch_size):
+                for batch in batches(m, batch_size, epoch):
                     Xb, Yb = X[:, batch], Y[:, batch]
                     mb = Xb.shape[1]
-                    AL, caches = forward_propagation(Xb, self.parameters, self.activations)
+                    AL, caches = forward(Xb)
                     total_cost += mb * compute_cost(AL, Yb, self.activations, self.parameters, l2)
                     total_score += self._score_total(AL, Yb, None if labels is None else labels[batch])
                     grads = backward_propagation(AL, Yb, caches, l2)
-                    step.update(self.parameters, grads, learning_rate)
+                    step.update(self.parameters, grads, rate)
                 metrics = {"cost": total_cost / m, score: self._score_from_total(total_score, m)}
                 self._check_finite(epoch, metrics["cost"])
                 if validation is not None:
                     # Without the L2 term, like test metrics: comparable across regularization strengths.
                     val = self._evaluate_arrays(X_val, Y_val, 0.0)
                     metrics.update({f"val_{key}": value for key, value in val.items()})
+                if decaying:
+                    metrics["learning_rate"] = rate
                 for key, value in metrics.items():
                     history.setdefault(key, []).append(value)
                 if callback is not None and callback(epoch, metrics):
                     break
         return history
 
+    def _training_forward(self) -> Forward:
+        """``Xb -> (AL, caches)`` for training: the plain path, or dropout / batch norm (updating running stats)."""
+        parameters, activations = self.parameters, self.activations
+        if not self.dropout and not self.batch_norm:
+            return lambda Xb: forward_propagation(Xb, parameters, activations)
+        dropout = Dropout(self.keep_prob, self._masks) if self.dropout else None
+        batch_norm = BatchNorm(self.batch_norm_epsilon) if self.batch_norm else None
+        running, momentum = self.running, self.batch_norm_momentum
+
+        def forward(Xb: np.ndarray) -> tuple[np.ndarray, list]:
+            AL, caches = forward_propagation(Xb, parameters, activations, dropout=dropout, batch_norm=batch_norm)
+            if batch_norm is not None:
+                update_running(running, caches, momentum)
+            return AL, caches
+
+        return forward
+
     def _check_finite(self, epoch: int, cost: float) -> None:
         if not np.isfinite(cost):
             raise DivergenceError(epoch, "cost", cost)
-        for key, value in self.parameters.items():
+        for key, value in (self.parameters | self.running).items():
             # One reduction is cheaper than isfinite().all(); a finite sum proves every entry finite.
             if not np.isfinite(value.sum()) and not np.isfinite(value).all():
                 raise DivergenceError(epoch, key)
@@ -214,8 +325,13 @@ class DeepNetwork:
         return self._forward(self._as_inputs(X))
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
+        """Inference: no dropout, batch norm with the running statistics."""
         with np.errstate(over="ignore", invalid="ignore"):
-            AL, _ = forward_propagation(X, self.parameters, self.activations)
+            if self.batch_norm:
+                batch_norm = BatchNorm(self.batch_norm_epsilon, running=self.running)
+                AL, _ = forward_propagation(X, self.parameters, self.activations, batch_norm=batch_norm)
+            else:
+                AL, _ = forward_propagation(X, self.parameters, self.activations)
         return AL
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -240,10 +356,37 @@ class DeepNetwork:
             self.score_name: self._score_from_total(self._score_total(AL, Y), X.shape[1]),
         }
 
+    # ----- gradient check -----------------------------------------------------------------------
+    def gradient_check(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        *,
+        l2: float = 0.0,
+        masks: Sequence[np.ndarray] | None = None,
+        epsilon: float = 1e-7,
+    ) -> float:
+        """The course's relative difference between backprop's and centered differences' gradients
+        of this network's training cost on ``X`` ``(n_x, m)``, ``Y`` ``(n_L, m)`` (see
+        ``models.gradient_checking``); dropout masks are ``masks`` or drawn once and held fixed."""
+        X = self._as_inputs(X)
+        return gradient_check(
+            self.parameters,
+            X,
+            self._as_targets(Y, X.shape[1]),
+            self.activations,
+            l2=l2,
+            keep_prob=self.keep_prob,
+            masks=masks,
+            batch_norm_epsilon=self.batch_norm_epsilon,
+            epsilon=epsilon,
+            rng=np.random.default_rng(self.seed),
+        )
+
     # ----- persistence -------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write parameters and architecture to ``path`` (``.npz``); returns the path written."""
-        return persistence.save(path, self.parameters, self._metadata())
+        """Write parameters, running statistics and architecture to ``path`` (``.npz``); returns the path."""
+        return persistence.save(path, self.parameters | self.running, self._metadata())
 
     def _metadata(self) -> dict[str, object]:
         return {
@@ -251,15 +394,22 @@ class DeepNetwork:
             "hidden_activation": self.hidden_activation,
             "output": self.output,
             "init": self.init,
+            "init_generator": self.init_generator,
             "seed": self.seed,
             "dtype": self.dtype,
+            "keep_prob": list(self.keep_prob),
+            "dropout_masks": self.dropout_masks,
+            "batch_norm": self.batch_norm,
+            "batch_norm_momentum": self.batch_norm_momentum,
+            "batch_norm_epsilon": self.batch_norm_epsilon,
         }
 
     @classmethod
     def load(cls, path: str | Path) -> "DeepNetwork":
-        """Rebuild a network written by ``save``; raises ``ModelFileError`` if the file is unusable."""
-        parameters, metadata = persistence.load(path)
+        """Rebuild a network written by ``save`` (format version 1 or 2); raises ``ModelFileError`` if unusable."""
+        arrays, metadata = persistence.load(path)
         try:
+            # Version-1 files predate everything after dtype: their defaults are what those files meant.
             network = cls(
                 metadata["layer_dims"],
                 hidden_activation=metadata["hidden_activation"],
@@ -267,12 +417,30 @@ class DeepNetwork:
                 init=metadata["init"],
                 seed=metadata["seed"],
                 dtype=metadata["dtype"],
+                init_generator=metadata.get("init_generator"),
+                keep_prob=metadata.get("keep_prob", 1.0),
+                dropout_masks=metadata.get("dropout_masks", "default"),
+                batch_norm=metadata.get("batch_norm", False),
+                batch_norm_momentum=metadata.get("batch_norm_momentum", DEFAULT_MOMENTUM),
+                batch_norm_epsilon=metadata.get("batch_norm_epsilon", DEFAULT_EPSILON),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{path}: metadata does not describe a valid network: {error}") from None
-        persistence.check_parameters(path, parameters, network.parameters)
-        network.parameters = parameters
+        persistence.check_parameters(path, arrays, network.parameters | network.running)
+        network.parameters = {key: arrays[key] for key in network.parameters}
+        network.running = {key: arrays[key] for key in network.running}
         return network
+
+
+def _check_batch_norm(batch_norm: bool, momentum: float, epsilon: float, n_hidden: int) -> None:
+    if not isinstance(batch_norm, bool | np.bool_):
+        raise ValueError(f"batch_norm={batch_norm!r} must be True or False")
+    if batch_norm and n_hidden == 0:
+        raise ValueError("batch_norm=True normalizes hidden layers, and this network has none (layer_dims [n_x, n_L])")
+    if isinstance(momentum, bool) or not isinstance(momentum, int | float) or not 0.0 <= momentum < 1.0:
+        raise ValueError(f"batch_norm_momentum={momentum!r} must be a number in [0, 1)")
+    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not (np.isfinite(epsilon) and epsilon > 0):
+        raise ValueError(f"batch_norm_epsilon={epsilon!r} must be a finite number > 0")
 
 
 def _check_hyperparameters(
@@ -284,7 +452,5 @@ def _check_hyperparameters(
         raise ValueError(f"epochs={epochs!r} must be an integer >= 1")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size={batch_size!r} must be None (full batch) or an integer >= 1")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {list(OPTIMIZERS)}")
     if not (isinstance(l2, float | int) and np.isfinite(l2) and l2 >= 0):
         raise ValueError(f"l2={l2!r} must be a finite number >= 0")

@@ -11,7 +11,11 @@ import numpy as np
 from models.errors import ModelFileError
 
 FORMAT = "deepsweep-network"
-FORMAT_VERSION = 1
+# 2: batch-norm arrays (gamma{l}, beta{l}, running_mean{l}, running_var{l}, no b{l} in those layers) and
+# metadata keys init_generator, keep_prob, dropout_masks, batch_norm, batch_norm_momentum, batch_norm_epsilon.
+# A version-1 reader cannot know those, so it must refuse such files rather than misread them.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _METADATA_KEY = "__metadata__"
 
 
@@ -55,16 +59,18 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, object]]:
         metadata = json.loads(str(arrays.pop(_METADATA_KEY)))
     except json.JSONDecodeError as error:
         raise ModelFileError(f"{path}: metadata is not valid JSON: {error}") from None
-    if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
+    if metadata.get("format") != FORMAT or metadata.get("format_version") not in READABLE_VERSIONS:
         raise ModelFileError(
             f"{path}: format {metadata.get('format')!r} version {metadata.get('format_version')!r} "
-            f"is not {FORMAT!r} version {FORMAT_VERSION}; re-save it with this version of deepsweep"
+            f"is not {FORMAT!r} version {' or '.join(map(str, READABLE_VERSIONS))}; "
+            "re-save it with this version of deepsweep"
         )
     return arrays, metadata
 
 
 def check_parameters(path: str | Path, loaded: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:
-    """Refuse parameters whose names, shapes or dtypes differ from ``expected``, or that are not finite."""
+    """Refuse arrays (parameters and running statistics) whose names, shapes or dtypes differ from
+    ``expected``, or that are not finite."""
     if sorted(loaded) != sorted(expected):
         raise ModelFileError(f"{path}: parameters {sorted(loaded)} do not match the architecture's {sorted(expected)}")
     for key, value in loaded.items():

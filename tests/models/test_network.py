@@ -181,7 +181,7 @@ def test_bad_layer_dims_are_refused(layer_dims: list, message: str) -> None:
         ({"learning_rate": float("nan"), "epochs": 1}, "learning_rate=nan"),
         ({"learning_rate": 0.1, "epochs": 0}, "epochs=0"),
         ({"learning_rate": 0.1, "epochs": 1, "batch_size": 0}, "batch_size=0"),
-        ({"learning_rate": 0.1, "epochs": 1, "optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"),
+        ({"learning_rate": 0.1, "epochs": 1, "optimizer": "adagrad"}, "unknown optimizer 'adagrad'"),
         ({"learning_rate": 0.1, "epochs": 1, "l2": -1.0}, "l2=-1.0"),
     ],
 )
