@@ -23,13 +23,13 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
-from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from pipeline.errors import ConfigError
-from pipeline.records.locks import StoreLock, enable_wal
-from pipeline.records.uris import absolute_path, absolute_sqlite_uri, mask_password
+from pipeline.interrupts import critical
+from pipeline.records.locks import StoreLock, create_atomically, enable_wal
+from pipeline.records.pyfunc_model import model_signature
+from pipeline.records.uris import absolute_path, absolute_sqlite_uri, mask_password, sqlite_file
 
 T = TypeVar("T")
 
@@ -40,6 +40,8 @@ MAX_PARAM_LENGTH = 6000
 TRUNCATION_MARK = "…[truncated: the full value is in config.yaml]"
 
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+
+PARTIAL_FOLDER = ".partial"  # beside each run's artifacts/: files being written, renamed into place when whole
 
 STATUS_FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 STATUS_FAILED = RunStatus.to_string(RunStatus.FAILED)
@@ -56,7 +58,8 @@ def _retry(call: Callable[..., T], *args: Any, attempts: int = 12, **kwargs: Any
     """``call(*args, **kwargs)``, retried with jittered backoff while the store reports it is busy."""
     for attempt in range(attempts):
         try:
-            return call(*args, **kwargs)
+            with critical():  # Ctrl-C or SIGTERM waits until the write is done
+                return call(*args, **kwargs)
         except Exception as error:  # MLflow wraps SQLAlchemy's OperationalError in several ways
             if not _is_busy(error) or attempt == attempts - 1:
                 raise
@@ -68,6 +71,9 @@ def client(tracking_uri: str) -> MlflowClient:
     """An MLflow client; the first one on a new store creates its schema, which two processes must
     not do at once (it corrupts SQLite stores), hence the lock."""
     with StoreLock(tracking_uri, "init"):
+        database = sqlite_file(tracking_uri)
+        if database is not None and not database.exists():
+            create_atomically(database, lambda uri: MlflowClient(uri).search_experiments(max_results=1))
         store = MlflowClient(tracking_uri)
         store.search_experiments(max_results=1)  # the schema exists once this returns
         enable_wal(tracking_uri)
@@ -224,7 +230,10 @@ class RunRecorder:
             return
         destination = folder / name
         destination.parent.mkdir(parents=True, exist_ok=True)
-        temporary = destination.with_name(f".partial-{os.getpid()}-{destination.name}")
+        # Beside the run's artifact folder, not in it: a kill mid-write never leaves a file MLflow lists.
+        scratch = folder.parent / PARTIAL_FOLDER
+        scratch.mkdir(exist_ok=True)
+        temporary = scratch / f"{os.getpid()}-{destination.name}"
         try:
             save(temporary)
             with open(temporary, "rb+") as handle:
@@ -259,8 +268,8 @@ class RunRecorder:
 
         ``example_rows`` ``(k, n_x)`` are raw inputs stored as the model's input example.
         """
-        signature = input_signature(feature_names)
-        tabular = signature.inputs.has_input_names()
+        signature = model_signature(feature_names)
+        tabular = not signature.inputs.is_tensor_spec()
         example = pd.DataFrame(example_rows, columns=feature_names) if tabular else example_rows
         # log_model needs an active fluent run, and entering/leaving one rewrites the run's status and
         # end time: put them back afterwards, whatever happens.
@@ -294,16 +303,48 @@ class RunRecorder:
         _retry(self.client.set_terminated, self.run_id, status)
 
 
-def input_signature(feature_names: list[str], max_columns: int = 256) -> ModelSignature:
-    """Named double columns for tables; one ``(-1, n_x)`` float tensor for wide inputs such as images."""
-    if len(feature_names) <= max_columns:
-        return ModelSignature(inputs=Schema([ColSpec("double", name) for name in feature_names]))
-    return ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float64), (-1, len(feature_names)))]))
-
-
 def register_model(model_uri: str, name: str) -> str:
     """Register ``model_uri`` in the Model Registry under ``name``; returns the new version."""
     return str(_retry(mlflow.register_model, model_uri, name).version)
+
+
+def registered_version(tracker: Tracker, name: str, run_id: str) -> str | None:
+    """The version of model ``name`` already registered from run ``run_id``, if any."""
+    try:
+        versions = _retry(tracker.client.search_model_versions, f"name = '{name}' and run_id = '{run_id}'")
+    except MlflowException:  # no such registered model yet
+        return None
+    return str(min(int(v.version) for v in versions)) if versions else None
+
+
+def remove_partial_files(tracker: Tracker) -> list[Path]:
+    """Delete the half-written artifacts that killed processes of this machine left beside their runs."""
+    location = _retry(tracker.client.get_experiment, tracker.experiment_id).artifact_location
+    root = Path(location[len("file://") :]) if location.startswith("file://") else Path(location)
+    if ("://" in location and not location.startswith("file://")) or not root.is_dir():
+        return []
+    removed = []
+    for partial in root.glob(f"*/{PARTIAL_FOLDER}/*"):
+        pid = partial.name.partition("-")[0]
+        if not (pid.isdigit() and process_alive(int(pid))):
+            partial.unlink(missing_ok=True)
+            removed.append(partial)
+    return removed
+
+
+def fail_abandoned_models(tracker: Tracker) -> list[str]:
+    """Mark FAILED the logged models left PENDING by a process killed while logging them (their run
+    is no longer RUNNING, so nobody will finish them); returns their ids."""
+    abandoned = []
+    for model in _retry(tracker.client.search_logged_models, [tracker.experiment_id], max_results=1000):
+        if str(model.status) not in ("PENDING", "LoggedModelStatus.PENDING"):
+            continue
+        source = model.source_run_id
+        if source and tracker.run(source).info.status == STATUS_RUNNING:
+            continue  # still being written by a live process
+        _retry(tracker.client.finalize_logged_model, model.model_id, "FAILED")
+        abandoned.append(model.model_id)
+    return abandoned
 
 
 def close_stale_runs(tracker: Tracker, run_ids: Iterable[str], reason: str) -> list[str]:
@@ -343,12 +384,15 @@ def process_alive(pid: int) -> bool:
 
 
 def close_dead_runs(tracker: Tracker) -> list[str]:
-    """Mark KILLED every RUNNING run of the experiment whose process, on this machine, is gone.
+    """Mark KILLED every RUNNING run of the store whose process, on this machine, is gone.
 
     A SIGKILLed or out-of-memory-killed process cannot close its own run; the next command does.
     """
     host, closed = socket.gethostname(), []
-    for run in tracker.search("attributes.status = 'RUNNING'"):
+    # Every experiment of the store: a killed pipeline.train of another dataset is closed too.
+    experiments = [e.experiment_id for e in _retry(tracker.client.search_experiments)]
+    running = _retry(tracker.client.search_runs, experiments, "attributes.status = 'RUNNING'", max_results=10_000)
+    for run in running:
         pid = run.data.tags.get("pid", "")
         if run.data.tags.get("host") == host and pid.isdigit() and not process_alive(int(pid)):
             reason = f"process {pid} on {host} died before closing this run"
