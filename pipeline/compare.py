@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.console import mask_output
 from pipeline.records.tracking import search_runs
 from pipeline.records.uris import sqlite_file
 
@@ -52,6 +53,7 @@ def leaderboard(runs: pd.DataFrame, metric: str, ascending: bool, top: int) -> p
 
 
 def main(argv: list[str] | None = None) -> int:
+    mask_output()
     parser = argparse.ArgumentParser(prog="python -m pipeline.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db")
     parser.add_argument("--experiment", action="append", help="experiment name (repeatable); default: all")

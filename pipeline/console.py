@@ -1,30 +1,104 @@
 """What the entry points print: short results, and clear one-line errors instead of tracebacks."""
 
-import signal
+import io
+import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote, urlsplit
 
 from models import DivergenceError, ModelFileError
 from pipeline.errors import ConfigError, DataError, write_failed
-from pipeline.records.uris import mask_password
+from pipeline.interrupts import Terminated, handle_signals
+from pipeline.records.uris import SECRET_VARIABLES, mask_password, mask_secrets
 
 # Exit codes: 1 for a refused input or a failed run, 130 for Ctrl-C, 143 for SIGTERM (the shell's
 # conventions).
 EXPECTED_ERRORS = (ConfigError, DataError, DivergenceError, ModelFileError)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that whatever is running closes its trial and run on the way out."""
+MAX_MESSAGE = 2000  # characters of one error message: a 1 MB column name must not become a 1 MB line
+
+__all__ = ["Terminated", "add_secrets", "fail_cleanly", "handle_sigterm", "mask_output", "print_result"]
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated("SIGTERM")
+class MaskedStream(io.TextIOBase):
+    """A text stream that masks secrets in everything written through it (Hydra's and MLflow's lines too)."""
+
+    secrets: tuple[str, ...] = ()  # passwords of the config's store URIs, added by ``add_secrets``
+
+    def __init__(self, stream: io.TextIOBase) -> None:
+        self._stream = stream
+        self._environment = tuple(os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name))
+
+    def write(self, text: str) -> int:
+        self._stream.write(mask_secrets(text, self._environment + MaskedStream.secrets))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", "utf-8")
+
+
+def mask_output() -> None:
+    """From now on every line this process prints on stdout and stderr has its secrets masked."""
+    if not isinstance(sys.stdout, MaskedStream):
+        sys.stdout = MaskedStream(sys.stdout)
+    if not isinstance(sys.stderr, MaskedStream):
+        sys.stderr = MaskedStream(sys.stderr)
+
+
+def add_secrets(*uris: str) -> None:
+    """Mask the passwords of these URIs wherever they appear in what this process prints."""
+    found = []
+    for uri in uris:
+        password = urlsplit(uri).password if "://" in uri else None
+        if password:
+            found += [password, unquote(password)]
+    MaskedStream.secrets = tuple(dict.fromkeys((*MaskedStream.secrets, *found)))
 
 
 def handle_sigterm() -> None:
-    """From now on SIGTERM raises ``Terminated`` in the main thread instead of killing the process."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    """SIGTERM and Ctrl-C raise in the main thread, never inside a store write (``pipeline.interrupts``)."""
+    handle_signals()
+
+
+def short(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` cut to ``limit`` characters, saying how much was left out."""
+    return message if len(message) <= limit else f"{message[:limit]}… ({len(message) - limit} more characters)"
+
+
+def _cause(error: BaseException) -> BaseException:
+    """The first error down the chain that says what failed at the bottom (an OSError, a locked database)."""
+    current: BaseException | None = error
+    for _ in range(10):
+        if current is None:
+            break
+        if isinstance(current, OSError) or "locked" in str(current) or "No space" in str(current):
+            return current
+        current = current.__cause__ or current.__context__
+    return error
+
+
+def _locked(error: BaseException) -> bool:
+    current: BaseException | None = error
+    for _ in range(10):
+        if current is None:
+            return False
+        if re.search(r"database is locked|database is busy", str(current)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @contextmanager
@@ -34,17 +108,26 @@ def fail_cleanly() -> Iterator[None]:
     try:
         yield
     except EXPECTED_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {short(str(error))}", file=sys.stderr)
         sys.exit(1)
     except Exception as error:
-        if not write_failed(error):
-            raise
-        print(
-            f"error: a write failed ({error}). What was recorded before is intact (files are written to a "
-            "temporary name and renamed); free some space and run the same command again to resume.",
-            file=sys.stderr,
-        )
-        sys.exit(1)
+        if write_failed(error):
+            print(
+                f"error: a write failed ({short(str(_cause(error)), 300)}). What was recorded before is intact "
+                "(files are written to a temporary name and renamed); free some space and run the same command "
+                "again to resume.",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+        if _locked(error):
+            print(
+                "error: a store stayed locked by another process for longer than deepsweep waits (120 s). "
+                "Nothing was half-written; stop the other process (or wait for it) and run the same command "
+                "again to resume.",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+        raise
     except Terminated:
         print("terminated", file=sys.stderr)
         sys.exit(143)

@@ -9,11 +9,21 @@ options). Every rule is read from the tables the code itself uses: ``pipeline.se
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from omegaconf import DictConfig
 
 from models import DTYPES, HIDDEN_ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS
 from pipeline.errors import ConfigError
+from pipeline.records.reachability import check_reachable
+from pipeline.records.store_checks import (
+    STORAGE_SCHEMES,
+    TRACKING_SCHEMES,
+    check_artifact_location,
+    check_half_created,
+    check_name,
+    check_store_uri,
+)
 from pipeline.search import samplers
 from pipeline.search.space import ARCHITECTURE, PLAIN_NAMES, SEARCHABLE_SECTIONS, apply, config_path
 from pipeline.setup.config import DIRECTIONS, LOG_MODEL, PARAM_TYPES, Config, SearchParam, to_config
@@ -41,7 +51,9 @@ def load_config(cfg: DictConfig) -> Config:
 
 
 def prepare_training(config: Config) -> Prepared:
-    """Load the data and refuse what one training run would refuse, before any run exists."""
+    """Check where the records go, load the data and refuse what one training run would refuse,
+    before any store or run exists."""
+    check_records(config)
     dataset = load(config.dataset, config.seed)
     output_layer(config, dataset)
     return Prepared(config, dataset)
@@ -55,6 +67,17 @@ def prepare_sweep(config: Config) -> Prepared:
     samplers.sampler(config)  # bad sampler or pruner options fail here, not in a worker
     samplers.pruner(config)
     return prepared
+
+
+def check_records(config: Config, project: Path | None = None) -> None:
+    """The stores and the artifact root: usable, not in system folders, not half-created or damaged."""
+    tracking = config.tracking
+    check_store_uri("tracking.tracking_uri", tracking.tracking_uri, TRACKING_SCHEMES)
+    check_store_uri("tracking.storage", tracking.storage, STORAGE_SCHEMES)
+    check_half_created("tracking.tracking_uri", tracking.tracking_uri)
+    check_half_created("tracking.storage", tracking.storage)
+    check_artifact_location("tracking.artifact_location", tracking.artifact_location, project or Path.cwd())
+    check_reachable(tracking.tracking_uri, tracking.storage)  # servers down: one clear line, at once
 
 
 # ----- the config alone ----------------------------------------------------------------------------
@@ -83,6 +106,9 @@ def validate(config: Config) -> None:
         value = _value(config, key)
         if not value or not str(value).strip():
             raise ConfigError(f"{key} is empty; give a non-empty value")
+    # Names become parts of paths (artifact folders, report files): no folders, no "..".
+    for key in ("tracking.experiment_name", "study_name", "tracking.registered_model_name"):
+        check_name(key, _value(config, key))
 
 
 def _value(config: Config, key: str) -> object:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from pipeline.console import fail_cleanly
+from pipeline.console import fail_cleanly, mask_output
 from pipeline.errors import ConfigError
 from pipeline.preflight import load_config, prepare_training
+from pipeline.records.store_checks import TRACKING_SCHEMES, check_store_uri
 from pipeline.records.tracking import Tracker, download_artifact, metric_histories
 from pipeline.records.uris import sqlite_file
 from pipeline.setup.config import Config
@@ -65,12 +66,15 @@ def data_changes(old_tags: dict[str, str], new_tags: dict[str, str]) -> list[str
 
 
 def main(argv: list[str] | None = None) -> int:
+    mask_output()
     parser = argparse.ArgumentParser(prog="python -m pipeline.rerun", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_id", help="the MLflow run to reproduce (a pipeline.train run or a sweep trial)")
     parser.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db", help="the MLflow store holding it")
     args = parser.parse_args(argv)
     with fail_cleanly():
         try:
+            # The store must exist and be writable (the rerun is recorded beside the run): say so first.
+            check_store_uri("--tracking-uri", args.tracking_uri, TRACKING_SCHEMES)
             config = load_logged_config(args.tracking_uri, args.run_id)
         except (ConfigError, LookupError, OSError) as error:
             print(f"error: cannot rebuild run {args.run_id}: {error}", file=sys.stderr)

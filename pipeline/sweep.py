@@ -20,13 +20,14 @@ from pathlib import Path
 import hydra
 import optuna
 from omegaconf import DictConfig
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
-from pipeline.console import Terminated, fail_cleanly, handle_sigterm
+from pipeline.console import Terminated, add_secrets, fail_cleanly, handle_sigterm, mask_output
 from pipeline.preflight import load_config, prepare_sweep
 from pipeline.records.locks import StoreLock
-from pipeline.records.tracking import Tracker, close_dead_runs
+from pipeline.records.tracking import Tracker, close_dead_runs, close_stale_runs
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.search import samplers
 from pipeline.search import study as studies
@@ -72,6 +73,7 @@ def run_worker(
             lock.acquire()
             try:
                 studies.fail_stale_trials(study)  # a dead worker's trial must not hold budget forever
+                retry_dead_trials(study, rdb, tracker)
                 if studies.used_budget(study) >= config.search.n_trials:
                     break
                 study.optimize(objective, n_trials=1, catch=EXPECTED_FAILURES, gc_after_trial=False)
@@ -82,6 +84,16 @@ def run_worker(
             limits.unregister()
 
 
+def retry_dead_trials(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) -> None:
+    """Fail and retry at once the trials of workers of this machine that died (a killed process cannot
+    close its trial), and close their runs KILLED: the retry then runs within this session."""
+    dead = studies.dead_trials(study)
+    if dead:
+        studies.fail_and_retry(study, rdb, dead)
+        runs = [trial.user_attrs["mlflow_run_id"] for trial in dead if "mlflow_run_id" in trial.user_attrs]
+        close_stale_runs(tracker, runs, "the worker running this trial died (killed or out of memory); it was retried")
+
+
 def _worker_entry(config: Config, parent_run_id: str, worker: int, deadline: float | None) -> None:
     """A worker process: exits 143 on SIGTERM, 1 when a trial hit a bug.
 
@@ -90,6 +102,8 @@ def _worker_entry(config: Config, parent_run_id: str, worker: int, deadline: flo
     worker while it closes its run).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    mask_output()
+    add_secrets(config.tracking.tracking_uri, config.tracking.storage)
     try:
         run_worker(config, parent_run_id, worker, deadline, one_thread=True)
     except Terminated:
@@ -99,7 +113,9 @@ def _worker_entry(config: Config, parent_run_id: str, worker: int, deadline: flo
 
 
 def run_workers(config: Config, parent_run_id: str, deadline: float | None, dataset: Dataset) -> int:
-    """Run ``search.workers`` workers against the same storage; returns the worst exit code.
+    """Run ``search.workers`` workers against the same storage; returns 1 if one hit a bug, else 0.
+
+    A worker killed by a signal does not stop the sweep: its trial is retried and the budget finished.
 
     This process is worker 0: its imports are done, so it starts trials at once while workers
     1..N-1 start as fresh interpreters (several seconds of imports each).
@@ -115,6 +131,13 @@ def run_workers(config: Config, parent_run_id: str, deadline: float | None, data
         run_worker(config, parent_run_id, 0, deadline, one_thread=True, dataset=dataset)
         for process in others:
             process.join()
+        # A process killed by signal N reports -N; the shell's convention for it is 128 + N.
+        codes = [128 - code if code < 0 else code for code in (process.exitcode or 0 for process in others)]
+        killed = [f"worker-{index} (exit {code})" for index, code in enumerate(codes, start=1) if code >= 128]
+        if killed:
+            # Its trial may have died after this worker saw the budget used up: run what is left here.
+            print(f"warning: {', '.join(killed)} stopped early; its trial is retried by this process", file=sys.stderr)
+            run_worker(config, parent_run_id, 0, deadline, one_thread=True, dataset=dataset)
     except BaseException:
         for process in others:
             if process.is_alive():
@@ -122,9 +145,7 @@ def run_workers(config: Config, parent_run_id: str, deadline: float | None, data
         for process in others:
             process.join()
         raise
-    # A process killed by signal N reports -N; the shell's convention for it is 128 + N.
-    codes = [128 - code if code < 0 else code for code in (process.exitcode or 0 for process in others)]
-    return max(codes, default=0)
+    return max((code for code in codes if code < 128), default=0)  # a bug in a worker (exit 1) stops the sweep
 
 
 def sweep(config: Config) -> int:
@@ -132,8 +153,9 @@ def sweep(config: Config) -> int:
     dataset = prepare_sweep(config).dataset  # everything refused before any store is touched
     # Say which stores are used: a sweep started elsewhere would silently start another study.
     print(
-        f"stores: tracking {mask_password(absolute_sqlite_uri(config.tracking.tracking_uri))}, "
-        f"study {mask_password(absolute_sqlite_uri(config.tracking.storage))} (study {config.study_name!r})"
+        f"stores: tracking {mask_password(absolute_sqlite_uri(config.tracking.tracking_uri, create=False))}, "
+        f"study {mask_password(absolute_sqlite_uri(config.tracking.storage, create=False))} "
+        f"(study {config.study_name!r})"
     )
     # Initialise both stores once, here, before any worker starts (concurrent first-time schema
     # creation corrupts SQLite stores); the lock also covers other sweeps of the study starting now.
@@ -197,11 +219,14 @@ def main(cfg: DictConfig) -> int:
     handle_sigterm()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     with fail_cleanly():
-        code = sweep(load_config(cfg))
+        config = load_config(cfg)
+        add_secrets(config.tracking.tracking_uri, config.tracking.storage)
+        code = sweep(config)
     if code:
         sys.exit(code)
     return 0
 
 
 if __name__ == "__main__":
+    mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
     main()

@@ -12,7 +12,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from pipeline.console import fail_cleanly, handle_sigterm, print_result
+from pipeline.console import add_secrets, fail_cleanly, handle_sigterm, mask_output, print_result
 from pipeline.preflight import load_config, prepare_training
 from pipeline.setup.config import register_schemas
 from pipeline.training import train_once
@@ -24,10 +24,13 @@ register_schemas()
 def main(cfg: DictConfig) -> None:
     handle_sigterm()
     with fail_cleanly():
-        prepared = prepare_training(load_config(cfg))  # everything refused before any run exists
+        config = load_config(cfg)
+        add_secrets(config.tracking.tracking_uri, config.tracking.storage)
+        prepared = prepare_training(config)  # everything refused before any run exists
         run_id, result = train_once(prepared.config, prepared.dataset)
         print_result(run_id, result.test_metrics, prepared.config.tracking.tracking_uri)
 
 
 if __name__ == "__main__":
+    mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
     sys.exit(main())

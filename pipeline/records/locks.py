@@ -8,8 +8,10 @@ serve many: a session-level advisory lock in the database itself. Other stores g
 
 import contextlib
 import fcntl
+import os
 import sqlite3
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -19,6 +21,7 @@ from pipeline.records.uris import absolute_sqlite_uri
 
 _SQLITE = "sqlite:///"
 _engines: dict[str, sqlalchemy.Engine] = {}
+_held_files: dict[Path, list] = {}  # lock file -> [open handle, nesting count] held by this process
 
 
 def _engine(url: str) -> sqlalchemy.Engine:
@@ -40,16 +43,26 @@ class StoreLock:
 
     def acquire(self) -> None:
         if self.path is not None and self._handle is None:
+            held = _held_files.get(self.path)
+            if held is not None:  # this process holds it already (nested use): count, do not deadlock
+                held[1] += 1
+                self._handle = held[0]
+                return
             self._handle = open(self.path, "a")  # noqa: SIM115 (held across calls, closed in release)
             fcntl.flock(self._handle, fcntl.LOCK_EX)
+            _held_files[self.path] = [self._handle, 1]
         elif self.postgres_url is not None and self._connection is None:
             self._connection = _engine(self.postgres_url).connect()
             self._connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
 
     def release(self) -> None:
         if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
+            held = _held_files[self.path]
+            held[1] -= 1
+            if held[1] == 0:
+                del _held_files[self.path]
+                fcntl.flock(self._handle, fcntl.LOCK_UN)
+                self._handle.close()
             self._handle = None
         if self._connection is not None:
             self._connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
@@ -75,3 +88,41 @@ def enable_wal(store_uri: str) -> None:
     if uri.startswith(_SQLITE) and Path(uri[len(_SQLITE) :]).exists():
         with contextlib.closing(sqlite3.connect(uri[len(_SQLITE) :], timeout=60)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
+
+
+def create_atomically(database: Path, create: Callable[[str], object]) -> None:
+    """Create the SQLite store ``database`` whole or not at all: ``create(uri)`` builds its schema in a
+    temporary file beside it, which is then synced and renamed into place. A process killed at any
+    instant leaves either no store or a complete one (plus, at worst, a stale temporary file, which
+    the next creation removes). Call it holding the store's ``init`` lock."""
+    for stale in database.parent.glob(f".{database.name}.creating-*"):
+        pid = stale.name.rpartition("-")[2]
+        if not (pid.isdigit() and _alive(int(pid))):
+            stale.unlink(missing_ok=True)
+    temporary = database.with_name(f".{database.name}.creating-{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    try:
+        create(f"{_SQLITE}{temporary}")
+        with contextlib.closing(sqlite3.connect(temporary, timeout=60)) as connection:
+            connection.execute("PRAGMA journal_mode=DELETE")  # fold any write-ahead log into the file itself
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, database)
+        directory = os.open(database.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    finally:
+        for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm"), Path(f"{temporary}-journal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

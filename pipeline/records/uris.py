@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 _SQLITE = "sqlite:///"
 
 
-def absolute_sqlite_uri(uri: str, base: Path | None = None) -> str:
+def absolute_sqlite_uri(uri: str, base: Path | None = None, *, create: bool = True) -> str:
     """``sqlite:///mlruns/x.db`` relative to ``base`` (default: the working directory) made absolute,
-    with its folder created; any other URI is returned unchanged.
+    with its folder created (unless ``create`` is false); any other URI is returned unchanged.
 
     Worker processes and later reruns then find the same store whatever their working directory.
     """
@@ -18,7 +18,8 @@ def absolute_sqlite_uri(uri: str, base: Path | None = None) -> str:
     path = Path(uri[len(_SQLITE) :])
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return _SQLITE + str(path.resolve())
 
 
@@ -54,3 +55,20 @@ def mask_password(uri: str) -> str:
             uri = uri.replace(f"//{netloc}", f"//{user}:***@{host}", 1)
     head, question, query = uri.partition("?")
     return head + question + re.sub(r"(?i)((?:password|passwd|pwd|token)=)[^&#]*", r"\1***", query)
+
+
+# A password inside any URI-like text: scheme://user:SECRET@host
+_CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@'\"]*:)(?P<secret>[^\s@'\"/]+)(?P<at>@)")
+_QUERY_SECRET = re.compile(r"(?i)((?:password|passwd|pwd|token)=)[^&#\s'\"]+")
+# Environment variables whose values are secrets wherever they appear.
+SECRET_VARIABLES = ("MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "PGPASSWORD", "DATABRICKS_TOKEN")
+
+
+def mask_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` with every URI password, ``password=`` value and each of ``secrets`` replaced by ``***``."""
+    text = _CREDENTIALS.sub(r"\g<head>***\g<at>", text)
+    text = _QUERY_SECRET.sub(r"\1***", text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:  # a 1-3 character "secret" would mask ordinary text
+            text = text.replace(secret, "***")
+    return text

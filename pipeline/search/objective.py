@@ -15,6 +15,7 @@ import optuna
 
 from models import DivergenceError
 from pipeline.errors import write_failed
+from pipeline.interrupts import critical
 from pipeline.records.tracking import RunRecorder, Tracker
 from pipeline.search.outcomes import OUTCOME_ATTR, Outcome
 from pipeline.search.space import apply, suggest
@@ -93,7 +94,8 @@ class Objective:
         seed = trial.user_attrs.get("train_seed")
         if seed is None:
             seed = trial_seed(self.config.seed, trial.number)
-            trial.set_user_attr("train_seed", seed)
+            with critical():
+                trial.set_user_attr("train_seed", seed)
         config.train.seed = seed
         return config
 
@@ -101,7 +103,8 @@ class Objective:
         if self.on_start is not None:
             self.on_start()
         # Who runs the trial: lets the next start on this machine fail it at once if this process dies.
-        trial.set_user_attr("worker", f"{self.host}:{os.getpid()}")
+        with critical():
+            trial.set_user_attr("worker", f"{self.host}:{os.getpid()}")
         values = self.trial_values(trial)
         config = self.trial_config(trial, values)
         name = trial_name(trial.number, values)
@@ -122,12 +125,15 @@ class Objective:
             last.update(metrics)
             last["epoch"] = epoch
             if epoch % report_every == 0 and metric in metrics:
-                trial.report(metrics[metric], epoch)
-                if trial.should_prune():
+                with critical():  # an Optuna write: a signal waits until it is done
+                    trial.report(metrics[metric], epoch)
+                    prune = trial.should_prune()
+                if prune:
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}: {metric}={metrics[metric]:.6g}")
 
         try:  # from here on, whatever happens closes the run with the trial's outcome
-            trial.set_user_attr("mlflow_run_id", recorder.run_id)
+            with critical():
+                trial.set_user_attr("mlflow_run_id", recorder.run_id)
             start_record(recorder, config, self.dataset, {"trial_number": str(trial.number)})
             tracking = self.config.tracking
             train_and_record(
@@ -176,6 +182,8 @@ class Objective:
         )
         reason = close_run(recorder, outcome.run_status, error, expected=outcome is Outcome.PRUNED)
         if reason is not None and outcome is not Outcome.PRUNED:
-            trial.set_user_attr("failure_reason", reason)
-        trial.set_user_attr(OUTCOME_ATTR, outcome.label)
+            with critical():
+                trial.set_user_attr("failure_reason", reason)
+        with critical():
+            trial.set_user_attr(OUTCOME_ATTR, outcome.label)
         return reason

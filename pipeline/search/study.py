@@ -12,9 +12,9 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from pipeline.errors import ConfigError
-from pipeline.records.locks import enable_wal
+from pipeline.records.locks import StoreLock, create_atomically, enable_wal
 from pipeline.records.tracking import process_alive
-from pipeline.records.uris import absolute_sqlite_uri, mask_password
+from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.search.outcomes import OUTCOME_ATTR, uses_budget
 from pipeline.search.samplers import pruner, quiet_experimental, sampler
 from pipeline.setup.config import Config
@@ -30,9 +30,20 @@ class StudyMismatchError(ConfigError):
     """The command's settings differ from those the existing study was created with."""
 
 
+def _create_schema(url: str) -> None:
+    """Optuna's tables in a new SQLite file (its engine closed again before the file is renamed)."""
+    rdb = RDBStorage(url)
+    rdb.engine.dispose()
+
+
 def storage(url: str) -> RDBStorage:
     """Optuna's RDB storage with heartbeats; SQLite waits for locks instead of failing at once."""
     url = absolute_sqlite_uri(url)
+    database = sqlite_file(url)
+    if database is not None and not database.exists():
+        with StoreLock(url, "init"):  # whole or not at all: a kill mid-creation must not brick the store
+            if not database.exists():
+                create_atomically(database, _create_schema)
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     with quiet_experimental():
         rdb = RDBStorage(

@@ -20,11 +20,13 @@ from pipeline.records.tracking import (
     STATUS_KILLED,
     RunRecorder,
     Tracker,
-    close_stale_runs,
     download_artifact,
     environment_tags,
+    fail_abandoned_models,
     metric_histories,
     register_model,
+    registered_version,
+    remove_partial_files,
     reopen_run,
 )
 from pipeline.records.uris import mask_password
@@ -65,22 +67,54 @@ def parent_run(tracker: Tracker, study: optuna.Study, config: Config) -> RunReco
 
 def recover(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) -> None:
     """Fail (and retry) trials whose worker died (on this machine: its pid is gone; elsewhere: no
-    heartbeat for the grace period), and close every run whose trial has ended but whose run was
-    left RUNNING (a killed process cannot close its own run)."""
+    heartbeat for the grace period), give every ended trial's run its trial's status, and mark
+    FAILED the logged models that a killed process left PENDING."""
     fail_and_retry(study, rdb, dead_trials(study))
     fail_stale_trials(study)
     reconcile(study, tracker)
+    fail_abandoned_models(tracker)
+    remove_partial_files(tracker)
+
+
+REASONS = {
+    Outcome.DIED: "the worker running this trial died (killed, out of memory, or its record could not be written)",
+    Outcome.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
+}
 
 
 def reconcile(study: optuna.Study, tracker: Tracker) -> None:
-    """Give every ended trial's run the matching status: the run of a trial whose worker died is
-    still RUNNING, and is closed KILLED."""
-    stale = [
-        trial.user_attrs["mlflow_run_id"]
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-        if outcome_of(trial) is Outcome.DIED and "mlflow_run_id" in trial.user_attrs
-    ]
-    close_stale_runs(tracker, stale, "the worker running this trial died (killed or out of memory); it was retried")
+    """Make every ended trial's run mirror it (``Outcome.run_status``), whatever stopped what.
+
+    A killed worker leaves its run RUNNING; a kill while a model is being logged, or a store write
+    that failed after the run was closed, can leave a run whose status says otherwise than its trial;
+    a trial interrupted before its run existed has none. Each trial ends with exactly one run whose
+    status is the one its outcome maps to (runs are found by their ``trial_number`` tag under the
+    study's parent run, so a trial whose ``mlflow_run_id`` could not be stored is still found).
+    """
+    parent_id = study.user_attrs.get(PARENT_ATTR)
+    if parent_id is None:
+        return
+    runs: dict[str, list] = {}
+    for run in tracker.search(f"tags.`mlflow.parentRunId` = '{parent_id}'"):
+        runs.setdefault(run.data.tags.get("trial_number", ""), []).append(run)
+    for trial in study.get_trials(deepcopy=False):
+        outcome = outcome_of(trial)
+        if outcome is None:
+            continue  # running or waiting: its worker owns the run
+        found = runs.get(str(trial.number), [])
+        if not found:
+            recorder = tracker.start_run(
+                f"trial-{trial.number} [{outcome.label}]",
+                {"kind": "trial", "study_name": study.study_name, "trial_number": str(trial.number)},
+                parent_run_id=parent_id,
+            )
+            recorder.add_tags({"trial_state": outcome.state.name, "outcome": outcome.label})
+            recorder.finish(outcome.run_status, f"{REASONS.get(outcome, outcome.value.meaning)} before its run existed")
+            continue
+        for run in found:
+            if run.info.status != outcome.run_status:
+                reason = None if outcome.run_status == STATUS_FINISHED else REASONS.get(outcome, outcome.value.meaning)
+                tracker.recorder(run.info.run_id).finish(outcome.run_status, reason)
 
 
 def interrupted(
@@ -262,7 +296,10 @@ def publish_best(tracker: Tracker, run_id: str, config: Config, dataset: Dataset
             parameters = download_artifact(tracker.tracking_uri, run_id, "network.npz", Path(folder))
             DeepNetwork.load(parameters)  # refuse a damaged file before publishing it
             model_uri = log_network_model(recorder, parameters, dataset, Path(folder))
-    version = register_model(model_uri, registry_name(config))
+    # Registered already (a summary killed between registering and tagging)? Then that version it is.
+    version = registered_version(tracker, registry_name(config), run_id) or register_model(
+        model_uri, registry_name(config)
+    )
     recorder.set_tags({"registered_version": version, "registered_model": registry_name(config)})
     return version
 

@@ -162,6 +162,12 @@ def _check_keys(node: DictConfig, schema: type, path: str) -> None:
     """Refuse keys that ``schema`` (a dataclass) does not declare, at any depth."""
     hints = get_type_hints(schema)
     for key in node:
+        if OmegaConf.is_missing(node, key):
+            group = f"{path}{key}"
+            raise ConfigError(
+                f"{group} has no value (was its default removed with ~{group}?); choose one, e.g. "
+                f"{group}=<option>: python -m pipeline.sweep --help lists the options"
+            )
         if key not in hints:
             where = f"in {path.rstrip('.')}" if path else "at the top level"
             raise ConfigError(f"unknown config key {path}{key}; allowed keys {where}: {sorted(hints)}")

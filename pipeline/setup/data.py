@@ -271,7 +271,24 @@ def _read_csv(file: Path) -> pd.DataFrame:
         raise DataError(f"{file}: not a parseable CSV ({err}); check delimiters and encoding (UTF-8)") from err
     if frame.empty:
         raise DataError(f"{file}: no data rows (only a header); add rows")
+    _check_header(file)
     return frame
+
+
+def _check_header(file: Path) -> None:
+    """Refuse repeated column names: pandas would rename a second ``label`` to ``label.1`` and a
+    model would then learn from a copy of its own target."""
+    import csv
+
+    with open(file, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        shown = [name if len(name) <= 60 else name[:60] + "…" for name in repeated[:10]]
+        raise DataError(
+            f"{file}: column name(s) {shown} appear more than once in the header; every column needs its own "
+            "name (rename or drop the copies)"
+        )
 
 
 def _check_columns(file: Path, frame: pd.DataFrame, target: str) -> list[str]:

@@ -50,6 +50,7 @@ STOP_SECONDS = 10  # SIGTERM to exit, with the port free again
 # No proxy from the environment between the test and 127.0.0.1.
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
+
 def command_env() -> dict[str, str]:
     """The user's environment without any MLflow variable: the command must need none."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
