@@ -211,7 +211,7 @@ class DeepNetwork:
         l2: float = 0.0,
         callback: Callback | None = None,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
-        beta: float = DEFAULT_BETA,
+        momentum: float = DEFAULT_BETA,
         beta1: float = DEFAULT_BETA1,
         beta2: float = DEFAULT_BETA2,
         epsilon: float = DEFAULT_OPTIMIZER_EPSILON,
@@ -234,8 +234,8 @@ class DeepNetwork:
         stops training, and what it raises propagates. Raises ``DivergenceError`` when the cost or a
         parameter stops being finite.
 
-        Optimizers (``OPTIMIZERS``): ``gd``; ``momentum`` (``beta``); ``rmsprop`` (``beta2``,
-        ``epsilon``); ``adam`` (``beta1``, ``beta2``, ``epsilon``). Each of ``beta``, ``beta1``, ``beta2``
+        Optimizers (``OPTIMIZERS``): ``gd``; ``momentum`` (``momentum``, the course's β); ``rmsprop`` (``beta2``,
+        ``epsilon``); ``adam`` (``beta1``, ``beta2``, ``epsilon``). Each of ``momentum``, ``beta1``, ``beta2``
         is in ``[0, 1)``; settings an optimizer does not use are ignored.
 
         ``decay`` (a key of ``LR_DECAYS``) with ``decay_rate >= 0`` and ``time_interval >= 1`` sets the
@@ -247,7 +247,7 @@ class DeepNetwork:
         11, 12, ... (see ``models.mini_batches``).
         """
         _check_hyperparameters(learning_rate, epochs, batch_size, optimizer, l2)
-        check_optimizer_settings(optimizer, beta, beta1, beta2, epsilon)
+        check_optimizer_settings(optimizer, momentum, beta1, beta2, epsilon)
         check_decay(decay, decay_rate, time_interval)
         if batch_order not in BATCH_ORDERS:
             raise ValueError(f"unknown batch_order {batch_order!r}; allowed: {list(BATCH_ORDERS)}")
@@ -259,7 +259,7 @@ class DeepNetwork:
         m = X.shape[1]
         # The targets' class indices are the same every epoch: find them once, not once per batch.
         labels = Y.argmax(axis=0) if self.output == "softmax" else None
-        step = make_optimizer(optimizer, self.parameters, beta=beta, beta1=beta1, beta2=beta2, epsilon=epsilon)
+        step = make_optimizer(optimizer, self.parameters, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
         batches = BATCH_ORDERS[batch_order](self._batch_rng)
         forward = self._training_forward()  # the plain path unless dropout or batch norm is on: chosen once
         decaying = decay != "none"

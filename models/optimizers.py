@@ -102,11 +102,11 @@ class Adam:
 
 Optimizer = GradientDescent | Momentum | RMSprop | Adam
 
-# name -> factory(parameters, beta=, beta1=, beta2=, epsilon=); each takes the settings it uses.
+# name -> factory(parameters, momentum=, beta1=, beta2=, epsilon=); each takes the settings it uses.
 # The keys are the allowed values of DeepNetwork.fit(optimizer=...).
 OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
     "gd": lambda parameters, **_: GradientDescent(),
-    "momentum": lambda parameters, *, beta, **_: Momentum(parameters, beta),
+    "momentum": lambda parameters, *, momentum, **_: Momentum(parameters, momentum),
     "rmsprop": lambda parameters, *, beta2, epsilon, **_: RMSprop(parameters, beta2, epsilon),
     "adam": lambda parameters, *, beta1, beta2, epsilon, **_: Adam(parameters, beta1, beta2, epsilon),
 }
@@ -116,7 +116,7 @@ def make_optimizer(
     name: str,
     parameters: dict[str, np.ndarray],
     *,
-    beta: float = DEFAULT_BETA,
+    momentum: float = DEFAULT_BETA,
     beta1: float = DEFAULT_BETA1,
     beta2: float = DEFAULT_BETA2,
     epsilon: float = DEFAULT_EPSILON,
@@ -125,15 +125,15 @@ def make_optimizer(
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; allowed: {list(OPTIMIZERS)}")
     # Python floats: a NumPy float64 scalar would promote float32 arrays to float64 in the update.
-    settings = {"beta": float(beta), "beta1": float(beta1), "beta2": float(beta2), "epsilon": float(epsilon)}
+    settings = {"momentum": float(momentum), "beta1": float(beta1), "beta2": float(beta2), "epsilon": float(epsilon)}
     return OPTIMIZERS[name](parameters, **settings)
 
 
-def check_optimizer_settings(optimizer: str, beta: float, beta1: float, beta2: float, epsilon: float) -> None:
+def check_optimizer_settings(optimizer: str, momentum: float, beta1: float, beta2: float, epsilon: float) -> None:
     """Raise ``ValueError`` naming the argument, its value and what is allowed."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {list(OPTIMIZERS)}")
-    for name, value in (("beta", beta), ("beta1", beta1), ("beta2", beta2)):
+    for name, value in (("momentum", momentum), ("beta1", beta1), ("beta2", beta2)):
         if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not 0.0 <= value < 1.0:
             raise ValueError(f"{name}={value!r} must be a number in [0, 1)")
     finite = isinstance(epsilon, int | float | np.floating) and not isinstance(epsilon, bool) and np.isfinite(epsilon)

@@ -13,7 +13,17 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from models import DTYPES, HIDDEN_ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS
+from models import (
+    BATCH_ORDERS,
+    DROPOUT_MASKS,
+    DTYPES,
+    HIDDEN_ACTIVATIONS,
+    INITIALIZERS,
+    LR_DECAYS,
+    OPTIMIZERS,
+    OUTPUT_ACTIVATIONS,
+    WEIGHT_GENERATORS,
+)
 from pipeline.errors import ConfigError
 from pipeline.records.reachability import check_reachable
 from pipeline.records.store_checks import (
@@ -29,7 +39,7 @@ from pipeline.search.space import ARCHITECTURE, PLAIN_NAMES, SEARCHABLE_SECTIONS
 from pipeline.setup.config import DIRECTIONS, LOG_MODEL, PARAM_TYPES, Config, SearchParam, to_config
 from pipeline.setup.data import Dataset, load
 from pipeline.setup.rules import RANGES, Range, check_choice, check_dataset, check_range
-from pipeline.setup.vocabulary import DATASETS, better_direction, epoch_metrics
+from pipeline.setup.vocabulary import better_direction, epoch_metrics
 from pipeline.training import output_layer
 
 OUTPUTS = ("auto", *OUTPUT_ACTIVATIONS)  # model.output: auto follows the task
@@ -53,7 +63,7 @@ def load_config(cfg: DictConfig) -> Config:
 def prepare_training(config: Config) -> Prepared:
     """Check where the records go, load the data and refuse what one training run would refuse,
     before any store or run exists."""
-    check_records(config)
+    check_records(config, study=False)
     dataset = load(config.dataset, config.seed)
     output_layer(config, dataset)
     return Prepared(config, dataset)
@@ -62,6 +72,7 @@ def prepare_training(config: Config) -> Prepared:
 def prepare_sweep(config: Config) -> Prepared:
     """``prepare_training``, plus everything the search would refuse, before any study exists."""
     prepared = prepare_training(config)
+    check_study_storage(config)
     check_space(config.search.space, config)
     check_metric(config, prepared.dataset)
     samplers.sampler(config)  # bad sampler or pruner options fail here, not in a worker
@@ -69,28 +80,30 @@ def prepare_sweep(config: Config) -> Prepared:
     return prepared
 
 
-def check_records(config: Config, project: Path | None = None) -> None:
-    """The stores and the artifact root: usable, not in system folders, not half-created or damaged."""
+def check_records(config: Config, project: Path | None = None, *, study: bool = True) -> None:
+    """The MLflow store and the artifact root (and, for a sweep, the study storage): usable, not in
+    system folders, not half-created or damaged, their servers answering."""
     tracking = config.tracking
     check_store_uri("tracking.tracking_uri", tracking.tracking_uri, TRACKING_SCHEMES)
-    check_store_uri("tracking.storage", tracking.storage, STORAGE_SCHEMES)
     check_half_created("tracking.tracking_uri", tracking.tracking_uri)
-    check_half_created("tracking.storage", tracking.storage)
     check_artifact_location("tracking.artifact_location", tracking.artifact_location, project or Path.cwd())
-    check_reachable(tracking.tracking_uri, tracking.storage)  # servers down: one clear line, at once
+    check_reachable(tracking.tracking_uri)  # a server that is down: one clear line, at once
+    if study:
+        check_study_storage(config)
+
+
+def check_study_storage(config: Config) -> None:
+    """The Optuna storage a sweep uses (``pipeline.train`` never opens it)."""
+    storage = config.tracking.storage
+    check_store_uri("tracking.storage", storage, STORAGE_SCHEMES)
+    check_half_created("tracking.storage", storage)
+    check_reachable("", storage)
 
 
 # ----- the config alone ----------------------------------------------------------------------------
 def validate(config: Config) -> None:
     """Check every range and name; raise ``ConfigError`` naming the key, the value and what is allowed."""
-    check_dataset(config.dataset)
-    # A test split is needed for the test metrics every run records, unless the files bring one.
-    check_range(
-        "dataset.test_fraction",
-        config.dataset.test_fraction,
-        RANGES["dataset.test_fraction"],
-        low_open=not DATASETS[config.dataset.name].given_test,
-    )
+    check_dataset(config.dataset)  # test_fraction=0: no test split, so no test metrics (the course's own runs)
     _validate_model(config)
     _validate_train(config)
     _validate_search(config)
@@ -127,12 +140,34 @@ def _validate_model(config: Config) -> None:
     check_choice("model.output", model.output, OUTPUTS)
     check_choice("model.init", model.init, INITIALIZERS)
     check_choice("model.dtype", model.dtype, DTYPES)
+    if model.init_generator is not None:
+        check_choice("model.init_generator", model.init_generator, WEIGHT_GENERATORS)
+    check_choice("model.dropout_masks", model.dropout_masks, DROPOUT_MASKS)
+    keep = model.keep_prob if isinstance(model.keep_prob, list) else [model.keep_prob]
+    for index, value in enumerate(keep):
+        key = f"model.keep_prob[{index}]" if isinstance(model.keep_prob, list) else "model.keep_prob"
+        check_range(key, value, RANGES["model.keep_prob"])
+    depth = len(model.hidden_units)
+    if isinstance(model.keep_prob, list) and len(model.keep_prob) != depth:
+        raise ConfigError(
+            f"model.keep_prob={model.keep_prob} has {len(model.keep_prob)} entries for {depth} hidden layers; "
+            "give one per hidden layer, or one number for all"
+        )
+    if depth == 0 and any(value < 1 for value in keep):
+        raise ConfigError("model.keep_prob < 1 needs a hidden layer: dropout never applies to the output layer")
+    if model.batch_norm and depth == 0:
+        raise ConfigError("model.batch_norm=true needs a hidden layer (it normalizes hidden layers only)")
+    for field in ("batch_norm_momentum", "batch_norm_epsilon"):
+        check_range(f"model.{field}", getattr(model, field), RANGES[f"model.{field}"])
 
 
 def _validate_train(config: Config) -> None:
     train = config.train
     check_choice("train.optimizer", train.optimizer, OPTIMIZERS)
-    for field in ("learning_rate", "epochs", "batch_size", "l2", "log_every"):
+    check_choice("train.decay", train.decay, LR_DECAYS)
+    check_choice("train.batch_order", train.batch_order, BATCH_ORDERS)
+    fields = ("learning_rate", "epochs", "batch_size", "l2", "log_every", "momentum", "beta1", "beta2", "epsilon")
+    for field in (*fields, "decay_rate", "time_interval"):
         value = getattr(train, field)
         if value is not None or field != "batch_size":  # batch_size None: full batch
             check_range(f"train.{field}", value, RANGES[f"train.{field}"])

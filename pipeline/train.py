@@ -28,7 +28,7 @@ def main(cfg: DictConfig) -> None:
         add_secrets(config.tracking.tracking_uri, config.tracking.storage)
         prepared = prepare_training(config)  # everything refused before any run exists
         run_id, result = train_once(prepared.config, prepared.dataset)
-        print_result(run_id, result.test_metrics, prepared.config.tracking.tracking_uri)
+        print_result(run_id, result.final_metrics, prepared.config.tracking.tracking_uri)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ FLUSH_EVERY = 500  # epochs of metrics buffered between writes: one log_batch ca
 class RunResult:
     network: DeepNetwork
     history: dict[str, list[tuple[int, float]]]  # MLflow metric name -> (epoch, value) every log_every epochs
-    test_metrics: dict[str, float]
+    final_metrics: dict[str, float]  # test_* and final_train_*, logged once after training
 
 
 def network_seed(config: Config) -> int:
@@ -70,7 +70,52 @@ def build_network(config: Config, dataset: Dataset) -> DeepNetwork:
         init=config.model.init,
         seed=network_seed(config),
         dtype=config.model.dtype,
+        init_generator=config.model.init_generator,
+        keep_prob=config.model.keep_prob,
+        dropout_masks=config.model.dropout_masks,
+        batch_norm=config.model.batch_norm,
+        batch_norm_momentum=config.model.batch_norm_momentum,
+        batch_norm_epsilon=config.model.batch_norm_epsilon,
     )
+
+
+def fit_settings(config: Config) -> dict[str, object]:
+    """The keyword arguments of ``DeepNetwork.fit`` that the config's ``train`` section sets."""
+    t = config.train
+    return {
+        "learning_rate": t.learning_rate,
+        "epochs": t.epochs,
+        "batch_size": t.batch_size,
+        "optimizer": t.optimizer,
+        "l2": t.l2,
+        "momentum": t.momentum,
+        "beta1": t.beta1,
+        "beta2": t.beta2,
+        "epsilon": t.epsilon,
+        "decay": t.decay,
+        "decay_rate": t.decay_rate,
+        "time_interval": t.time_interval,
+        "batch_order": t.batch_order,
+    }
+
+
+def _applies(config: Config) -> dict[str, bool]:
+    """Which optional model and training settings shape this run (the others are not logged)."""
+    m, t = config.model, config.train
+    dropout = any(p < 1 for p in (m.keep_prob if isinstance(m.keep_prob, list) else [m.keep_prob]))
+    return {
+        "momentum": t.optimizer == "momentum",
+        "beta1": t.optimizer == "adam",
+        "beta2": t.optimizer in ("adam", "rmsprop"),
+        "epsilon": t.optimizer in ("adam", "rmsprop"),
+        "decay_rate": t.decay != "none",
+        "time_interval": t.decay == "inverse_time_staircase",
+        "dropout_masks": dropout,
+        "batch_norm_momentum": m.batch_norm,
+        "batch_norm_epsilon": m.batch_norm,
+        "batch_order": t.batch_size is not None,
+        "init_generator": m.init_generator is not None,
+    }
 
 
 def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
@@ -95,6 +140,20 @@ def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
         "n_samples": d.n_samples,
         "noise": d.noise,
     }
+    applies = _applies(config)
+    optional = {
+        "momentum": t.momentum,
+        "beta1": t.beta1,
+        "beta2": t.beta2,
+        "epsilon": t.epsilon,
+        "decay_rate": t.decay_rate,
+        "time_interval": t.time_interval,
+        "dropout_masks": m.dropout_masks,
+        "batch_norm_momentum": m.batch_norm_momentum,
+        "batch_norm_epsilon": m.batch_norm_epsilon,
+        "batch_order": t.batch_order,
+        "init_generator": m.init_generator,
+    }
     return {
         "dataset": d.name,
         "task": dataset.task,
@@ -111,6 +170,10 @@ def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
         "batch_size": t.batch_size,
         "l2": t.l2,
         "log_every": t.log_every,
+        **{key: value for key, value in optional.items() if applies[key]},
+        "keep_prob": m.keep_prob,
+        "batch_norm": m.batch_norm,
+        "decay": t.decay,
         "seed": config.seed,
         "train_seed": network_seed(config),
         "n_features": dataset.n_features,
@@ -134,14 +197,15 @@ def config_yaml(config: Config) -> str:
 class EpochRecorder:
     """The training callback's first half: renames per-epoch metrics and buffers them for MLflow."""
 
-    def __init__(self, recorder: RunRecorder, log_every: int) -> None:
+    def __init__(self, recorder: RunRecorder, log_every: int, epochs: int) -> None:
         self.recorder = recorder
         self.log_every = log_every
+        self.last = epochs - 1  # always recorded, so the run ends on the value the sweep optimized
         self.history: dict[str, list[tuple[int, float]]] = {}
 
     def __call__(self, epoch: int, metrics: dict[str, float]) -> dict[str, float]:
         named = {run_metric_name(key): value for key, value in metrics.items()}
-        if epoch % self.log_every == 0:
+        if epoch % self.log_every == 0 or epoch == self.last:
             for key, value in named.items():
                 self.history.setdefault(key, []).append((epoch, value))
             self.recorder.add_metrics(named, step=epoch)
@@ -176,7 +240,7 @@ def train_and_record(
     the caller closes the run with ``succeed`` or ``fail``, which it must do whatever happens.
     """
     network = build_network(config, dataset)
-    epochs = EpochRecorder(recorder, config.train.log_every)
+    epochs = EpochRecorder(recorder, config.train.log_every, config.train.epochs)
     outside_training = 0.0  # seconds spent in the callback: logging and pruning, not training
 
     def callback(epoch: int, metrics: dict[str, float]) -> object:
@@ -194,21 +258,23 @@ def train_and_record(
         network.fit(
             dataset.X_train,
             dataset.Y_train,
-            learning_rate=config.train.learning_rate,
-            epochs=config.train.epochs,
-            batch_size=config.train.batch_size,
-            optimizer=config.train.optimizer,
-            l2=config.train.l2,
+            **fit_settings(config),
             callback=callback,
             validation=validation,
         )
     finally:
         # A tag, not a metric: timings differ between reruns, metrics must not.
         recorder.add_tags({"train_seconds": f"{time.perf_counter() - started - outside_training:.4f}"})
-    test = {f"test_{key}": value for key, value in network.evaluate(dataset.X_test, dataset.Y_test).items()}
-    recorder.add_metrics(test, step=config.train.epochs)  # sent with the run's last write
+    final = {}  # no test split (test_fraction=0, as in the course's own runs): no test metrics
+    if dataset.sizes["test"]:
+        final = {f"test_{key}": value for key, value in network.evaluate(dataset.X_test, dataset.Y_test).items()}
+    # The trained model on its own training data, as the course reports "train accuracy": per-epoch
+    # train_* values come from each epoch's forward passes (before its updates, with dropout on).
+    fitted = network.evaluate(dataset.X_train, dataset.Y_train, config.train.l2)
+    final |= {f"final_train_{key}": value for key, value in fitted.items()}
+    recorder.add_metrics(final, step=config.train.epochs)  # sent with the run's last write
     record_artifacts(recorder, network, dataset, epochs.history, log_model=log_model, log_plot=log_plot)
-    return RunResult(network, epochs.history, test)
+    return RunResult(network, epochs.history, final)
 
 
 def record_artifacts(

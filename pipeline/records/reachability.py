@@ -62,7 +62,7 @@ def _tracking_server_problem(uri: str, timeout: float) -> str | None:
     headers, credentials = _auth_headers(parts.username, parts.password)
     context = _tls_context() if parts.scheme == "https" else None
 
-    status, failure = _get(f"{base}/health", {}, timeout, context)
+    status, failure, _ = _get(f"{base}/health", {}, timeout, context)
     if failure is not None:
         return (
             f"cannot reach the tracking server {shown} ({failure}): start it (mlflow server) "
@@ -73,7 +73,7 @@ def _tracking_server_problem(uri: str, timeout: float) -> str | None:
     if status not in (200, 401, 403):  # a proxy may protect /health too; the API call below says more
         return f"the tracking server {shown} is not healthy (GET /health answered {status}): see the server's log"
 
-    status, failure = _get(f"{base}/api/2.0/mlflow/experiments/search?max_results=1", headers, timeout, context)
+    status, failure, body = _get(f"{base}/api/2.0/mlflow/experiments/search?max_results=1", headers, timeout, context)
     if failure is not None:
         return f"the tracking server {shown} stopped answering ({failure}): see the server's log"
     if status == 401 and credentials:
@@ -83,6 +83,11 @@ def _tracking_server_problem(uri: str, timeout: float) -> str | None:
         )
     if status == 401:
         return f"the tracking server {shown} needs credentials: {SET_CREDENTIALS}"
+    if status == 403 and "Invalid Host header" in body:
+        return (
+            f"the tracking server {shown} refuses the host name {parts.netloc.rpartition('@')[2]!r} (403 Invalid "
+            "Host header): start it with that name among its --allowed-hosts, or use a name it allows"
+        )
     if status == 403:
         return (
             f"the tracking server {shown} refused access to its experiments (403): ask its admin for permission "
@@ -129,17 +134,20 @@ def _tls_context() -> ssl.SSLContext:
     return context
 
 
-def _get(url: str, headers: dict[str, str], timeout: float, context: ssl.SSLContext | None) -> tuple[int, str | None]:
-    """``(status, None)`` for any HTTP answer; ``(0, why)`` when there was none."""
+def _get(
+    url: str, headers: dict[str, str], timeout: float, context: ssl.SSLContext | None
+) -> tuple[int, str | None, str]:
+    """``(status, None, start of the body)`` for any HTTP answer; ``(0, why, "")`` when there was none."""
     request = urllib.request.Request(url, headers=headers, method="GET")
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:
-            return answer.status, None
+            return answer.status, None, ""
     except urllib.error.HTTPError as error:
-        error.close()
-        return error.code, None
+        with error:
+            body = error.read(300).decode("utf-8", "replace")
+        return error.code, None, body
     except (urllib.error.URLError, OSError) as error:
-        return 0, _why(getattr(error, "reason", error), timeout)
+        return 0, _why(getattr(error, "reason", error), timeout), ""
 
 
 def _why(reason: object, timeout: float) -> str:

@@ -21,7 +21,7 @@ from pipeline.search.outcomes import OUTCOME_ATTR, Outcome
 from pipeline.search.space import apply, suggest
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
-from pipeline.training import close_run, start_record, train_and_record
+from pipeline.training import close_run, network_seed, start_record, train_and_record
 
 
 class NonFiniteMetricError(ArithmeticError):
@@ -93,7 +93,8 @@ class Objective:
         # trial it repeats.
         seed = trial.user_attrs.get("train_seed")
         if seed is None:
-            seed = trial_seed(self.config.seed, trial.number)
+            per_trial = self.config.search.seed_per_trial
+            seed = trial_seed(self.config.seed, trial.number) if per_trial else network_seed(self.config)
             with critical():
                 trial.set_user_attr("train_seed", seed)
         config.train.seed = seed
@@ -136,7 +137,7 @@ class Objective:
                 trial.set_user_attr("mlflow_run_id", recorder.run_id)
             start_record(recorder, config, self.dataset, {"trial_number": str(trial.number)})
             tracking = self.config.tracking
-            train_and_record(
+            result = train_and_record(
                 config,
                 self.dataset,
                 recorder,
@@ -144,7 +145,9 @@ class Objective:
                 log_model=tracking.log_model == "all",
                 log_plot=tracking.log_plots == "all",
             )
-            value = last.get(metric, math.nan)
+            # A training-split metric is the trained model's (final_train_*), as the course reports it;
+            # a validation metric's last epoch is measured after the last update already.
+            value = result.final_metrics.get(f"final_{metric}", last.get(metric, math.nan))
             if not math.isfinite(value):
                 raise NonFiniteMetricError(f"{metric}={value} after the last epoch")
         except optuna.TrialPruned as pruned:

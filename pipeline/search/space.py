@@ -32,6 +32,15 @@ PLAIN_NAMES = {
     "hidden_activation": "model.hidden_activation",
     "init": "model.init",
     "dtype": "model.dtype",
+    "keep_prob": "model.keep_prob",
+    "batch_norm": "model.batch_norm",
+    "momentum": "train.momentum",
+    "beta1": "train.beta1",
+    "beta2": "train.beta2",
+    "epsilon": "train.epsilon",
+    "decay": "train.decay",
+    "decay_rate": "train.decay_rate",
+    "time_interval": "train.time_interval",
 }
 ARCHITECTURE = ("depth", "hidden_units", "width")
 SEARCHABLE_SECTIONS = ("model", "train")

@@ -17,7 +17,7 @@ from pipeline.records.tracking import process_alive
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.search.outcomes import OUTCOME_ATTR, uses_budget
 from pipeline.search.samplers import pruner, quiet_experimental, sampler
-from pipeline.setup.config import Config
+from pipeline.setup.config import Config, ModelConfig, TrainConfig
 from pipeline.setup.data import Dataset
 
 HEARTBEAT_SECONDS = 10  # a live worker writes a heartbeat this often
@@ -81,6 +81,19 @@ def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> 
     return changes
 
 
+def _settled(recorded: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """``recorded`` completed with the settings a newer version added (``model.batch_norm``, ...) at
+    their defaults: a study made before a setting existed resumes as long as the setting is left alone."""
+    defaults = {"model": vars(ModelConfig()), "train": {**vars(TrainConfig()), "seed": None}}
+    settled = json.loads(json.dumps(recorded))
+    fixed = settled.get("fixed", {})
+    for section, values in defaults.items():
+        for key, value in json.loads(json.dumps(values, default=str)).items():
+            if key not in fixed.get(section, {}) and wanted["fixed"][section].get(key) == value:
+                fixed.setdefault(section, {})[key] = value
+    return settled
+
+
 def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Study:
     """Create the study, or resume it if one of that name exists with the same settings.
 
@@ -103,8 +116,8 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
     recorded = study.user_attrs.get(SETTINGS_ATTR)
     if recorded is None:
         study.set_user_attr(SETTINGS_ATTR, wanted)
-    elif recorded != wanted:
-        changes = "; ".join(_differences(recorded, wanted))
+    elif _settled(recorded, wanted) != wanted:
+        changes = "; ".join(_differences(_settled(recorded, wanted), wanted))
         raise StudyMismatchError(
             f"study {name!r} in {mask_password(rdb.url)} was created with other settings ({changes}). "
             f"Resume it with its original settings, choose another name (study_name=...), or archive it and "

@@ -309,7 +309,8 @@ def leaderboard(table: pd.DataFrame, tracker: Tracker, config: Config, dataset: 
     complete = table[table["state"] == "COMPLETE"]
     ascending = config.search.direction == "minimize"
     top = complete.sort_values("value", ascending=ascending).head(LEADERBOARD_SIZE).copy()
-    test = final_metrics(dataset.task)[1]  # test_accuracy or test_rmse
+    # test_accuracy (or test_rmse); without a test split, the trained model's score on the training split
+    test = final_metrics(dataset.task)[1 if dataset.sizes["test"] else 3]
     top[test] = [tracker.run(run_id).data.metrics.get(test) for run_id in top["mlflow_run_id"]]
     params = [column for column in top.columns if column.startswith("params_")]
     shown = top[["number", "value", test, *params]].rename(columns=lambda c: c.removeprefix("params_"))

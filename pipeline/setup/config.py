@@ -24,7 +24,7 @@ LOG_MODEL = ("all", "best", "none")
 @dataclass
 class DatasetConfig:
     name: str = "digits"
-    path: str | None = None  # CSV file, or the folder holding the course's cat .h5 files
+    path: str | None = None  # CSV file, or the folder holding the course's files (cat .h5, football data.mat)
     target: str | None = None  # CSV: the label column
     task: str = "auto"  # CSV: auto, classification or regression
     val_fraction: float = 0.2
@@ -41,6 +41,12 @@ class ModelConfig:
     output: str = "auto"  # auto follows the task: sigmoid, softmax or linear
     init: str = "he"
     dtype: str = "float64"
+    init_generator: str | None = None  # default or legacy (the course's np.random.seed + randn); None: the init's own
+    keep_prob: Any = 1.0  # inverted dropout: one probability for all hidden layers, or a list (one per layer)
+    dropout_masks: str = "default"  # default (seeded stream) or course (the assignment's masks)
+    batch_norm: bool = False  # normalize every hidden layer before its activation
+    batch_norm_momentum: float = 0.9  # running statistics: running = momentum * running + (1 - momentum) * batch
+    batch_norm_epsilon: float = 1e-5
 
 
 @dataclass
@@ -52,6 +58,14 @@ class TrainConfig:
     l2: float = 0.0
     log_every: int = 1  # record per-epoch metrics every this many epochs
     seed: int | None = None  # initialization and batching; None: the root seed
+    momentum: float = 0.9  # optimizer=momentum: the course's beta
+    beta1: float = 0.9  # adam
+    beta2: float = 0.999  # adam and rmsprop
+    epsilon: float = 1e-8  # adam and rmsprop
+    decay: str = "none"  # learning-rate decay: none, inverse_time, inverse_time_staircase, exponential
+    decay_rate: float = 1.0
+    time_interval: int = 1000  # inverse_time_staircase: epochs per step
+    batch_order: str = "default"  # default (seeded stream) or course (the assignment's random_mini_batches)
 
 
 @dataclass
@@ -73,6 +87,7 @@ class SearchConfig:
     direction: str = "maximize"
     workers: int = 1
     timeout: float | None = None  # seconds for the whole sweep; None: no limit
+    seed_per_trial: bool = True  # each trial its own initialization/batching seed; false: train.seed for all
     # name -> SearchParam fields; typed as Any so that `+search.space.<new>={...}` can add entries,
     # then converted to SearchParam (and checked) by to_config.
     space: dict[str, Any] = field(default_factory=dict)

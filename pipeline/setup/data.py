@@ -171,18 +171,21 @@ def _load_bundled(loader: str, task: str, request: _Request) -> _Table:
 
 
 def _load_planar(request: _Request) -> _Table:
-    """The course's flower (planar_utils.load_planar_dataset), drawn from an injected generator.
+    """The course's flower, made exactly as ``planar_utils.load_planar_dataset`` makes it.
 
-    ``n_samples // 2`` points per class; ``noise`` (0.2 in the course) jitters both angle and radius.
+    The course seeds NumPy's legacy generator with 1 and draws with ``randn``: a local
+    ``RandomState(1)`` gives the same points without touching the global state (400 points and noise
+    0.2 are the course's; ``n_samples // 2`` points per class). The root seed does not move them:
+    like the bundled sets, the flower is one fixed dataset.
     """
-    rng = _stream(request.seed, "planar")
+    rng = np.random.RandomState(1)
     N, a = request.n_samples // 2, 4  # points per class, petal length
     X = np.zeros((2 * N, 2))
     y = np.zeros(2 * N, dtype=np.int64)
     for j in range(2):
         ix = range(N * j, N * (j + 1))
-        t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + rng.standard_normal(N) * request.noise  # angle
-        r = a * np.sin(4 * t) + rng.standard_normal(N) * request.noise  # radius
+        t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + rng.randn(N) * request.noise  # angle
+        r = a * np.sin(4 * t) + rng.randn(N) * request.noise  # radius
         X[ix] = np.c_[r * np.sin(t), r * np.cos(t)]
         y[ix] = j
     return _Table("planar", X, y, "binary", ("red", "blue"), ("x1", "x2"))
@@ -383,6 +386,57 @@ def _load_csv(request: _Request) -> _Table:
     return _Table(str(file), X, y, "regression", (), tuple(map(str, features)))
 
 
+def _load_circles_course(request: _Request) -> _Table:
+    """The initialization assignment's circles (``init_utils.load_dataset``): 300 training points after
+    ``np.random.seed(1)`` and 100 test points after ``np.random.seed(2)``, noise 0.05; the test set is given."""
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(n_samples=300, noise=0.05, random_state=np.random.RandomState(1))
+    X_test, y_test = make_circles(n_samples=100, noise=0.05, random_state=np.random.RandomState(2))
+    y_test = y_test.astype(np.int64)
+    classes = ("outer", "inner")
+    return _Table("circles_course", X, y.astype(np.int64), "binary", classes, ("x1", "x2"), test=(X_test, y_test))
+
+
+def _load_moons_course(request: _Request) -> _Table:
+    """The optimization assignment's moons (``opt_utils.load_dataset``): 300 points after
+    ``np.random.seed(3)``, noise 0.2 (the assignment has no test set)."""
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n_samples=300, noise=0.2, random_state=np.random.RandomState(3))
+    return _Table("moons_course", X, y.astype(np.int64), "binary", ("upper", "lower"), ("x1", "x2"))
+
+
+def _load_football(request: _Request) -> _Table:
+    """The regularization assignment's 2-D "football" data from ``data.mat`` (MATLAB v5: ``X``, ``y``,
+    ``Xval``, ``yval``), as ``reg_utils.load_2D_dataset`` reads it; ``Xval``/``yval`` is the given test set.
+
+    ``path`` is the file or the folder holding it. Label 1: a French player headed the ball there.
+    """
+    from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
+
+    file = Path(request.path)
+    file = file / "data.mat" if file.is_dir() else file
+    if not file.is_file():
+        raise DataError(f"{file}: file not found; path must be data.mat or the folder holding it")
+    try:
+        data = loadmat(file)
+    except (MatReadError, ValueError, OSError, TypeError) as err:
+        raise DataError(f"{file}: not a readable MATLAB file ({err}); use the course's data.mat") from err
+    missing = [key for key in ("X", "y", "Xval", "yval") if key not in data]
+    if missing:
+        raise DataError(f"{file}: missing variable(s) {missing}; the course's data.mat holds X, y, Xval, yval")
+    X, y, X_test, y_test = (np.asarray(data[key], dtype=np.float64) for key in ("X", "y", "Xval", "yval"))
+    for name, features, labels in (("X", X, y), ("Xval", X_test, y_test)):
+        if features.ndim != 2 or features.shape[1] != 2 or labels.reshape(-1).shape[0] != features.shape[0]:
+            raise DataError(f"{file}: {name} has shape {features.shape} with {labels.size} labels; expected (m, 2), m")
+        if not np.isin(labels, (0, 1)).all():
+            raise DataError(f"{file}: labels of {name} must be 0 or 1")
+    y, y_test = y.reshape(-1).astype(np.int64), y_test.reshape(-1).astype(np.int64)
+    return _Table(str(file), X, y, "binary", ("opponent", "france"), ("x1", "x2"), test=(X_test, y_test))
+
+
 LOADERS: dict[str, Callable[[_Request], _Table]] = {
     "digits": partial(_load_bundled, "load_digits", "multiclass"),
     "breast_cancer": partial(_load_bundled, "load_breast_cancer", "binary"),
@@ -392,6 +446,9 @@ LOADERS: dict[str, Callable[[_Request], _Table]] = {
     "planar": _load_planar,
     "moons": partial(_load_generated, "make_moons", ("upper", "lower")),
     "circles": partial(_load_generated, "make_circles", ("outer", "inner")),
+    "circles_course": _load_circles_course,
+    "moons_course": _load_moons_course,
+    "football": _load_football,
     "catvnoncat": _load_cat,
     "csv": _load_csv,
 }

@@ -23,9 +23,11 @@ class Range:
     high: float = math.inf
     integer: bool = False
     low_open: bool = False
+    high_open: bool = False
 
     def text(self) -> str:
-        return f"{'(' if self.low_open else '['}{_number_text(self.low)}, {_number_text(self.high)}]"
+        low, high = _number_text(self.low), _number_text(self.high)
+        return f"{'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
 
 
 def _number_text(value: float) -> str:
@@ -45,6 +47,15 @@ RANGES: dict[str, Range] = {
     "train.l2": Range(0.0, 1e6),
     "train.log_every": Range(1, 10**9, integer=True),
     "train.seed": Range(0, SEED_MAX, integer=True),  # None: the root seed
+    "train.momentum": Range(0.0, 1.0, high_open=True),
+    "train.beta1": Range(0.0, 1.0, high_open=True),
+    "train.beta2": Range(0.0, 1.0, high_open=True),
+    "train.epsilon": Range(0.0, 1.0, low_open=True),
+    "train.decay_rate": Range(0.0, 1e6),
+    "train.time_interval": Range(1, 10**9, integer=True),
+    "model.keep_prob": Range(0.0, 1.0, low_open=True),  # each entry; 1 keeps every unit (no dropout)
+    "model.batch_norm_momentum": Range(0.0, 1.0, high_open=True),
+    "model.batch_norm_epsilon": Range(0.0, 1.0, low_open=True),
     "search.n_trials": Range(1, 10**9, integer=True),
     "search.workers": Range(1, 256, integer=True),
     "search.timeout": Range(0.0, 10**9, low_open=True),  # None: no limit
@@ -59,9 +70,9 @@ def check_range(key: str, value: object, rule: Range, *, low_open: bool | None =
     kind = numbers.Integral if rule.integer else numbers.Real
     number = isinstance(value, kind) and not isinstance(value, bool)
     above = number and (value > rule.low if low_open else value >= rule.low)
-    ok = above and math.isfinite(value) and value <= rule.high
+    ok = above and math.isfinite(value) and (value < rule.high if rule.high_open else value <= rule.high)
     if not ok:
-        interval = Range(rule.low, rule.high, low_open=low_open).text()
+        interval = Range(rule.low, rule.high, low_open=low_open, high_open=rule.high_open).text()
         raise ConfigError(
             f"{key}={value!r} is not allowed; expected {'an integer' if rule.integer else 'a number'} in {interval}"
         )

@@ -46,9 +46,14 @@ LOWER_IS_BETTER = {"cost": True, "accuracy": False, "rmse": True}
 MODEL_MEASURES = {"n_parameters": "minimize", "train_seconds": "minimize"}
 
 
+# Per-epoch values the network reports that belong to no split (the decayed rate of each epoch).
+UNSPLIT = ("learning_rate",)
+
+
 def run_metric_name(network_key: str) -> str:
-    """The recorded name of a metric the network reports: ``cost`` -> ``train_cost``, ``val_cost`` stays."""
-    return network_key if network_key.startswith("val_") else f"train_{network_key}"
+    """The recorded name of a metric the network reports: ``cost`` -> ``train_cost``, ``val_cost`` and
+    ``learning_rate`` stay."""
+    return network_key if network_key.startswith("val_") or network_key in UNSPLIT else f"train_{network_key}"
 
 
 def epoch_metrics(task: str, has_validation: bool) -> list[str]:
@@ -58,8 +63,10 @@ def epoch_metrics(task: str, has_validation: bool) -> list[str]:
 
 
 def final_metrics(task: str) -> list[str]:
-    """The metrics a run records once, on the test split, after training."""
-    return ["test_cost", f"test_{TASKS[task].score}"]
+    """The metrics a run records once after training: the test split's, then the trained model's on the
+    training split (``final_train_*``, what the course calls the train accuracy)."""
+    score = TASKS[task].score
+    return ["test_cost", f"test_{score}", "final_train_cost", f"final_train_{score}"]
 
 
 def better_direction(metric: str) -> str:
@@ -88,6 +95,9 @@ DATASETS: dict[str, Source] = {
     "planar": Source(generated=True),
     "moons": Source(generated=True),
     "circles": Source(generated=True),
+    "circles_course": Source(given_test=True),  # the initialization assignment's, exactly
+    "moons_course": Source(),  # the optimization assignment's, exactly
+    "football": Source(needs=("path",), given_test=True),  # the regularization assignment's data.mat
     "catvnoncat": Source(needs=("path",), given_test=True),
     "csv": Source(needs=("path", "target")),
 }

@@ -33,7 +33,7 @@ def test_rmsprop_two_steps_by_hand() -> None:
 def test_momentum_beta_is_an_argument() -> None:
     """v ← β·v + (1−β)·g; θ ← θ − α·v, with β = 0.5."""
     parameters = {"b1": np.array([[0.0]])}
-    step = make_optimizer("momentum", parameters, beta=0.5)
+    step = make_optimizer("momentum", parameters, momentum=0.5)
     for _ in range(2):
         step.update(parameters, {"db1": np.array([[1.0]])}, 0.1)
     # v = 0.5, then 0.75: θ = −0.05 − 0.075
@@ -97,7 +97,7 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
         ({"decay": "inverse_time", "decay_rate": -1.0}, "decay_rate=-1.0 must be >= 0"),
         ({"decay": "inverse_time", "decay_rate": float("inf")}, "decay_rate=inf must be a finite number"),
         ({"decay": "inverse_time_staircase", "time_interval": 0}, "time_interval=0 must be an integer >= 1"),
-        ({"optimizer": "momentum", "beta": 1.0}, r"beta=1.0 must be a number in \[0, 1\)"),
+        ({"optimizer": "momentum", "momentum": 1.0}, r"momentum=1.0 must be a number in \[0, 1\)"),
         ({"optimizer": "adam", "beta1": -0.1}, r"beta1=-0.1 must be a number in \[0, 1\)"),
         ({"optimizer": "rmsprop", "beta2": 1}, r"beta2=1 must be a number in \[0, 1\)"),
         ({"optimizer": "adam", "epsilon": 0.0}, "epsilon=0.0 must be a finite number > 0"),

@@ -32,6 +32,7 @@ GROUPS = ("dataset", "model", "train", "search", "sampler", "pruner", "tracking"
 REQUIRED = {
     ("dataset", "csv"): ["dataset.path=/data/table.csv", "dataset.target=label"],
     ("dataset", "catvnoncat"): ["dataset.path=/data/course"],
+    ("dataset", "football"): ["dataset.path=/data/course"],
 }
 COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)  # what Hydra raises while composing
 
@@ -59,7 +60,7 @@ def options(group: str) -> list[str]:
 
 
 def required_overrides(group: str, option: str) -> list[str]:
-    if group == "experiment":  # every experiment so far is the course's, which reads the cat files
+    if group == "experiment":  # the course's experiments; some read the course's files
         return ["dataset.path=/data/course"]
     return REQUIRED.get((group, option), [])
 
@@ -202,7 +203,6 @@ def test_wrong_type_in_a_search_space_entry_is_refused() -> None:
         ("search.n_trials=0", "0"),
         ("search.workers=0", "0"),
         ("search.timeout=0", "0"),
-        ("dataset.test_fraction=0", "0"),
         ("seed=-1", "-1"),
         ("seed=4294967296", "4294967296"),
         ("train.seed=-5", "-5"),
@@ -292,3 +292,40 @@ def test_typo_in_a_group_file_fails_at_compose_time(tmp_path: Path) -> None:
     with pytest.raises(COMPOSE_ERRORS) as caught:
         compose_config("train=typo", conf=conf)
     assert "learning_rte" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["model.keep_prob=0"], "model.keep_prob=0 is not allowed; expected a number in (0, 1]"),
+        (["model.keep_prob=1.5"], "model.keep_prob=1.5 is not allowed"),
+        (["model.keep_prob=[0.5,0.9,0.9]"], "has 3 entries for 2 hidden layers"),
+        (["model=logistic", "model.keep_prob=0.5"], "needs a hidden layer"),
+        (["model=logistic", "model.batch_norm=true"], "model.batch_norm=true needs a hidden layer"),
+        (["model.batch_norm_momentum=1"], "model.batch_norm_momentum=1.0 is not allowed; expected a number in [0, 1)"),
+        (["train.decay=cosine"], "train.decay='cosine' is not allowed; choose one of ['none', 'inverse_time'"),
+        (["train.decay_rate=-0.5"], "train.decay_rate=-0.5 is not allowed"),
+        (["train.time_interval=0"], "train.time_interval=0 is not allowed"),
+        (["train.momentum=1.0"], "train.momentum=1.0 is not allowed; expected a number in [0, 1)"),
+        (["train.beta2=-0.1"], "train.beta2=-0.1 is not allowed"),
+        (["train.epsilon=0"], "train.epsilon=0.0 is not allowed"),
+        (["model.init_generator=numpy"], "model.init_generator='numpy' is not allowed; choose one of"),
+        (["train.batch_order=sorted"], "train.batch_order='sorted' is not allowed"),
+    ],
+)
+def test_the_second_courses_settings_are_refused_out_of_range(overrides: list[str], expected: str) -> None:
+    assert expected in refusal(*overrides)
+
+
+def test_the_second_courses_settings_compose_and_reach_the_config() -> None:
+    config = load(
+        "model.keep_prob=[0.8,0.9]",
+        "model.batch_norm=true",
+        "train.optimizer=rmsprop",
+        "train.beta2=0.99",
+        "train.decay=inverse_time_staircase",
+        "train.time_interval=10",
+        "model.init=zeros",
+    )
+    assert (config.model.keep_prob, config.model.batch_norm, config.train.optimizer) == ([0.8, 0.9], True, "rmsprop")
+    assert (config.train.beta2, config.train.decay, config.train.time_interval) == (0.99, "inverse_time_staircase", 10)

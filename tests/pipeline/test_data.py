@@ -75,7 +75,7 @@ def test_loader_layout(name: str) -> None:
 
 
 def test_datasets_lists_every_source() -> None:
-    assert (*BUILTIN, "catvnoncat", "csv") == tuple(DATASETS)
+    assert (*BUILTIN, "circles_course", "moons_course", "football", "catvnoncat", "csv") == tuple(DATASETS)
 
 
 def test_dataset_is_frozen_and_read_only() -> None:
@@ -185,6 +185,59 @@ def test_planar_is_the_course_flower() -> None:
     assert ds.fingerprint == load_dataset("planar", val_fraction=0, test_fraction=0, scaling="none").fingerprint
     after = np.random.get_state()
     assert state[0] == after[0] and np.array_equal(state[1], after[1]) and state[2:] == after[2:]
+
+
+def test_planar_is_exactly_the_course_points() -> None:
+    """planar_utils.load_planar_dataset: np.random.seed(1), then for each class randn(200) for the
+    angle and randn(200) for the radius (made here with the course's own global calls)."""
+    state = np.random.get_state()
+    np.random.seed(1)
+    X, Y = np.zeros((400, 2)), np.zeros((400, 1), dtype="uint8")
+    for j in range(2):
+        ix = range(200 * j, 200 * (j + 1))
+        t = np.linspace(j * 3.12, (j + 1) * 3.12, 200) + np.random.randn(200) * 0.2
+        r = 4 * np.sin(4 * t) + np.random.randn(200) * 0.2
+        X[ix] = np.c_[r * np.sin(t), r * np.cos(t)]
+        Y[ix] = j
+    np.random.set_state(state)
+    ds = load_dataset("planar", val_fraction=0, test_fraction=0, scaling="none")
+    np.testing.assert_array_equal(ds.X_train, X.T)
+    np.testing.assert_array_equal(ds.Y_train, Y.T)
+
+
+def test_the_course_circles_and_moons_are_the_assignments_points_with_their_given_split() -> None:
+    circles = load_dataset("circles_course", val_fraction=0, test_fraction=0, scaling="none")
+    X, y = sk_datasets.make_circles(n_samples=300, noise=0.05, random_state=np.random.RandomState(1))
+    X_test, y_test = sk_datasets.make_circles(n_samples=100, noise=0.05, random_state=np.random.RandomState(2))
+    np.testing.assert_array_equal(circles.X_train, X.T)
+    np.testing.assert_array_equal(circles.Y_train[0], y)
+    np.testing.assert_array_equal(circles.X_test, X_test.T)
+    np.testing.assert_array_equal(circles.Y_test[0], y_test)
+    moons = load_dataset("moons_course", val_fraction=0, test_fraction=0, scaling="none")
+    X, y = sk_datasets.make_moons(n_samples=300, noise=0.2, random_state=np.random.RandomState(3))
+    np.testing.assert_array_equal(moons.X_train, X.T)
+    assert moons.sizes == {"train": 300, "val": 0, "test": 0}
+
+
+@pytest.mark.skipif(not (COURSE / "data.mat").is_file(), reason=f"the course's data.mat is not in {COURSE.resolve()}")
+def test_football_uses_the_files_own_split() -> None:
+    from scipy.io import loadmat
+
+    ds = load_dataset("football", path=str(COURSE), val_fraction=0, scaling="none")
+    data = loadmat(COURSE / "data.mat")
+    np.testing.assert_array_equal(ds.X_train, data["X"].T)
+    np.testing.assert_array_equal(ds.Y_train, data["y"].T)
+    np.testing.assert_array_equal(ds.X_test, data["Xval"].T)
+    assert ds.sizes == {"train": 211, "val": 0, "test": 200}
+    assert load_dataset("football", path=str(COURSE / "data.mat"), val_fraction=0).sizes["test"] == 200
+
+
+def test_football_refuses_a_missing_or_foreign_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"data\.mat: file not found"):
+        load_dataset("football", path=str(tmp_path))
+    (tmp_path / "data.mat").write_bytes(b"not matlab")
+    with pytest.raises(DataError, match="not a readable MATLAB file"):
+        load_dataset("football", path=str(tmp_path))
 
 
 def test_generated_size_and_noise() -> None:

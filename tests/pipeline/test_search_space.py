@@ -215,9 +215,9 @@ def test_check_space_refuses_both_per_layer_widths_and_a_shared_width() -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "momentum",
+        "nesterov",
         "seed",
-        "train.momentum",
+        "train.nesterov",
         "optimiser.name",
         "model",
         "train.seed",
