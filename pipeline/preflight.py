@@ -35,14 +35,24 @@ from pipeline.records.store_checks import (
     check_store_uri,
 )
 from pipeline.search import samplers
-from pipeline.search.space import ARCHITECTURE, PLAIN_NAMES, SEARCHABLE_SECTIONS, apply, config_path
+from pipeline.search.samplers import SINGLE_OBJECTIVE_SAMPLERS
+from pipeline.search.space import (
+    ARCHITECTURE,
+    PLAIN_NAMES,
+    SEARCHABLE_SECTIONS,
+    apply,
+    config_path,
+    load_points,
+    point_problem,
+)
 from pipeline.setup.config import DIRECTIONS, LOG_MODEL, PARAM_TYPES, Config, SearchParam, to_config
 from pipeline.setup.data import Dataset, load
 from pipeline.setup.rules import RANGES, Range, check_choice, check_dataset, check_range
-from pipeline.setup.vocabulary import better_direction, epoch_metrics
+from pipeline.setup.vocabulary import MODEL_MEASURES, better_direction, epoch_metrics
 from pipeline.training import output_layer
 
 OUTPUTS = ("auto", *OUTPUT_ACTIVATIONS)  # model.output: auto follows the task
+BEST_RULES = ("first", "balanced")  # search.best: which Pareto trial is registered as the best
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ def prepare_sweep(config: Config) -> Prepared:
     check_study_storage(config)
     check_space(config.search.space, config)
     check_metric(config, prepared.dataset)
+    check_enqueue(config)
     samplers.sampler(config)  # bad sampler or pruner options fail here, not in a worker
     samplers.pruner(config)
     return prepared
@@ -176,7 +187,21 @@ def _validate_train(config: Config) -> None:
 def _validate_search(config: Config) -> None:
     search = config.search
     check_range("search.n_trials", search.n_trials, RANGES["search.n_trials"])
-    check_choice("search.direction", search.direction, DIRECTIONS)
+    if len(search.metrics) != len(search.directions):
+        raise ConfigError(
+            f"search.metric has {len(search.metrics)} entries {search.metrics} but search.direction has "
+            f"{len(search.directions)} {search.directions}; give one direction per metric"
+        )
+    if len(set(search.metrics)) != len(search.metrics):
+        raise ConfigError(f"search.metric={search.metrics} names a metric twice; each objective once")
+    for direction in search.directions:
+        check_choice("search.direction", direction, DIRECTIONS)
+    check_choice("search.best", search.best, BEST_RULES)
+    if search.patience is not None:
+        check_range("search.patience", search.patience, Range(1, 10**9, integer=True))
+    check_range("search.warm_start_top", search.warm_start_top, Range(1, 10**6, integer=True))
+    if search.warm_start is not None:
+        check_name("search.warm_start", search.warm_start)
     check_range("search.workers", search.workers, RANGES["search.workers"])
     if search.timeout is not None:
         check_range("search.timeout", search.timeout, RANGES["search.timeout"])
@@ -251,13 +276,45 @@ def _check_values(name: str, param: SearchParam, config: Config) -> None:
 
 
 def check_metric(config: Config, dataset: Dataset) -> None:
-    """Refuse a metric the runs of this dataset never record, or a direction that makes it worse."""
-    metric, metrics = config.search.metric, epoch_metrics(dataset.task, dataset.has_validation)
-    if metric not in metrics:
+    """Refuse a metric the runs of this dataset never record, a direction that makes it worse, and, for
+    several objectives, what Optuna cannot do with them (pruning, CMA-ES)."""
+    search = config.search
+    allowed = epoch_metrics(dataset.task, dataset.has_validation)
+    allowed_here = [*allowed, *MODEL_MEASURES] if search.multi_objective else allowed
+    for metric, direction in zip(search.metrics, search.directions, strict=True):
+        if metric not in allowed_here:
+            raise ConfigError(
+                f"search.metric={metric} is never logged for dataset {dataset.name!r} "
+                f"({dataset.task}{', no validation split' if not dataset.has_validation else ''}); "
+                f"choose one of {allowed_here}"
+                + ("" if search.multi_objective else f" (with several objectives also {list(MODEL_MEASURES)})")
+            )
+        better = better_direction(metric)
+        if direction != better:
+            raise ConfigError(f"search.direction={direction} with search.metric={metric}: use {better}")
+    if search.multi_objective:
+        if config.pruner.name != "none":
+            raise ConfigError(
+                f"pruner={config.pruner.name} cannot prune a study of several objectives (Optuna reports one "
+                "value per step); use pruner=none"
+            )
+        if config.sampler.name in SINGLE_OBJECTIVE_SAMPLERS:
+            raise ConfigError(
+                f"sampler={config.sampler.name} optimizes one objective; for several use tpe, nsgaii, nsgaiii, "
+                "gp, random or qmc"
+            )
+
+
+def check_enqueue(config: Config) -> None:
+    """Refuse known starting points (``search.enqueue``) that the space could not have suggested: an
+    unknown name, a value outside its bounds or choices, more points than the budget."""
+    points = load_points(config.search.enqueue)
+    if len(points) > config.search.n_trials:
         raise ConfigError(
-            f"search.metric={metric} is never logged for dataset {dataset.name!r} "
-            f"({dataset.task}{', no validation split' if not dataset.has_validation else ''}); choose one of {metrics}"
+            f"search.enqueue has {len(points)} points but search.n_trials={config.search.n_trials}; "
+            "raise search.n_trials or enqueue fewer"
         )
-    better = better_direction(metric)
-    if config.search.direction != better:
-        raise ConfigError(f"search.direction={config.search.direction} with search.metric={metric}: use {better}")
+    for index, point in enumerate(points):
+        problem = point_problem(point, config.search.space, default_depth=len(config.model.hidden_units))
+        if problem:
+            raise ConfigError(f"search.enqueue[{index}]={point}: {problem}")

@@ -74,7 +74,7 @@ def run_worker(
             try:
                 studies.fail_stale_trials(study)  # a dead worker's trial must not hold budget forever
                 retry_dead_trials(study, rdb, tracker)
-                if studies.used_budget(study) >= config.search.n_trials:
+                if studies.used_budget(study) >= config.search.n_trials or studies.stop_if_stalled(study, config):
                     break
                 study.optimize(objective, n_trials=1, catch=EXPECTED_FAILURES, gc_after_trial=False)
             finally:

@@ -41,7 +41,9 @@ FLUSH_EVERY = 500  # epochs of metrics buffered between writes: one log_batch ca
 class RunResult:
     network: DeepNetwork
     history: dict[str, list[tuple[int, float]]]  # MLflow metric name -> (epoch, value) every log_every epochs
-    final_metrics: dict[str, float]  # test_* and final_train_*, logged once after training
+    final_metrics: dict[str, float]  # test_*, final_train_* and n_parameters, logged once after training
+    train_seconds: float = 0.0  # time in fit, outside the callback (logging, pruning)
+    epochs_trained: int = 0
 
 
 def network_seed(config: Config) -> int:
@@ -264,7 +266,8 @@ def train_and_record(
         )
     finally:
         # A tag, not a metric: timings differ between reruns, metrics must not.
-        recorder.add_tags({"train_seconds": f"{time.perf_counter() - started - outside_training:.4f}"})
+        seconds = time.perf_counter() - started - outside_training
+        recorder.add_tags({"train_seconds": f"{seconds:.4f}"})
     final = {}  # no test split (test_fraction=0, as in the course's own runs): no test metrics
     if dataset.sizes["test"]:
         final = {f"test_{key}": value for key, value in network.evaluate(dataset.X_test, dataset.Y_test).items()}
@@ -272,9 +275,11 @@ def train_and_record(
     # train_* values come from each epoch's forward passes (before its updates, with dropout on).
     fitted = network.evaluate(dataset.X_train, dataset.Y_train, config.train.l2)
     final |= {f"final_train_{key}": value for key, value in fitted.items()}
+    final["n_parameters"] = float(sum(value.size for value in network.parameters.values()))
     recorder.add_metrics(final, step=config.train.epochs)  # sent with the run's last write
     record_artifacts(recorder, network, dataset, epochs.history, log_model=log_model, log_plot=log_plot)
-    return RunResult(network, epochs.history, final)
+    trained = 1 + max((epoch for points in epochs.history.values() for epoch, _ in points[-1:]), default=0)
+    return RunResult(network, epochs.history, final, seconds, trained)
 
 
 def record_artifacts(

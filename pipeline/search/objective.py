@@ -21,7 +21,7 @@ from pipeline.search.outcomes import OUTCOME_ATTR, Outcome
 from pipeline.search.space import apply, suggest
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
-from pipeline.training import close_run, network_seed, start_record, train_and_record
+from pipeline.training import RunResult, close_run, network_seed, start_record, train_and_record
 
 
 class NonFiniteMetricError(ArithmeticError):
@@ -59,6 +59,17 @@ def _marked(name: str, marker: str) -> str:
 
 def _short(value: object) -> str:
     return f"{value:.2g}" if isinstance(value, float) else str(value)
+
+
+def objective_value(metric: str, result: RunResult, last: dict[str, float]) -> float:
+    """One objective's value for a trained run: a training-split metric is the trained model's
+    (``final_train_*``, as the course reports it), a validation metric its last epoch (measured after the
+    last update); ``n_parameters`` the network's size; ``train_seconds`` the training time per epoch."""
+    if metric == "n_parameters":
+        return result.final_metrics["n_parameters"]
+    if metric == "train_seconds":
+        return result.train_seconds / max(result.epochs_trained, 1)
+    return result.final_metrics.get(f"final_{metric}", last.get(metric, math.nan))
 
 
 class Objective:
@@ -100,7 +111,7 @@ class Objective:
         config.train.seed = seed
         return config
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         if self.on_start is not None:
             self.on_start()
         # Who runs the trial: lets the next start on this machine fail it at once if this process dies.
@@ -119,13 +130,15 @@ class Objective:
             },
             parent_run_id=self.parent_run_id,
         )
-        metric, report_every = self.config.search.metric, self.config.pruner.report_every
+        metric, report_every = self.config.search.metrics[0], self.config.pruner.report_every
+        multi = self.config.search.multi_objective
         last: dict[str, float] = {}
 
         def report(epoch: int, metrics: dict[str, float]) -> None:
             last.update(metrics)
             last["epoch"] = epoch
-            if epoch % report_every == 0 and metric in metrics:
+            # Several objectives cannot be pruned (the pre-flight refuses a pruner): nothing to report.
+            if not multi and epoch % report_every == 0 and metric in metrics:
                 with critical():  # an Optuna write: a signal waits until it is done
                     trial.report(metrics[metric], epoch)
                     prune = trial.should_prune()
@@ -147,9 +160,10 @@ class Objective:
             )
             # A training-split metric is the trained model's (final_train_*), as the course reports it;
             # a validation metric's last epoch is measured after the last update already.
-            value = result.final_metrics.get(f"final_{metric}", last.get(metric, math.nan))
-            if not math.isfinite(value):
-                raise NonFiniteMetricError(f"{metric}={value} after the last epoch")
+            values = [objective_value(name, result, last) for name in self.config.search.metrics]
+            for name, value in zip(self.config.search.metrics, values, strict=True):
+                if not math.isfinite(value):
+                    raise NonFiniteMetricError(f"{name}={value} after the last epoch")
         except optuna.TrialPruned as pruned:
             epoch = int(last.get("epoch", 0))
             marked = _marked(name, f"pruned@{epoch}")
@@ -167,7 +181,7 @@ class Objective:
             self._end(trial, recorder, outcome, error, _marked(name, "error"))
             raise
         self._end(trial, recorder, Outcome.COMPLETE, None, name)
-        return value
+        return tuple(values) if multi else values[0]
 
     @staticmethod
     def _end(

@@ -26,7 +26,7 @@ class Progress:
     def __init__(self, config: Config, study: optuna.Study) -> None:
         self.config = config
         self.study_name = study.study_name
-        self.metric = config.search.metric
+        self.metric = config.search.metrics[0]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="sweep-progress", daemon=True)
         self._bar: tqdm | None = None
@@ -55,11 +55,11 @@ class Progress:
     def _update(self, study: optuna.Study) -> None:
         trials = study.get_trials(deepcopy=False)
         done = sum(1 for trial in trials if trial.state in FINISHED and uses_budget(trial))
-        complete = [trial.value for trial in trials if trial.state == TrialState.COMPLETE]
+        complete = [trial.values[0] for trial in trials if trial.state == TrialState.COMPLETE]
         if self._bar is None:
             return
         if complete:
-            best = max(complete) if self.config.search.direction == "maximize" else min(complete)
+            best = max(complete) if self.config.search.directions[0] == "maximize" else min(complete)
             self._bar.set_postfix_str(f"best {self.metric}={best:.4f}", refresh=False)
         self._bar.update(done - self._bar.n)
 

@@ -45,6 +45,8 @@ class ReportInput:
     best_settings: dict[str, object] = field(default_factory=dict)
     rerun_command: str = ""
     title: str = ""
+    metrics: list[str] = field(default_factory=list)  # every objective (two or more: a Pareto front)
+    directions: list[str] = field(default_factory=list)
 
 
 def _png(figure: Figure) -> bytes:
@@ -91,7 +93,7 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
 
     clamp = lambda v: v  # noqa: E731
     if complete:  # zoom on the complete trials; far worse pruned values sit on the edge
-        finals = [t.value for t in complete]
+        finals = [t.values[0] for t in complete]
         span = max(finals) - min(finals) or abs(max(finals)) * 0.05 or 0.05
         maximize = data.direction == "maximize"
         floor = min(finals) - (0.35 if maximize else 0.15) * span
@@ -111,7 +113,7 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
     if complete:
         points = axes.scatter(
             [x(t.params[name]) for t in complete],
-            [t.value for t in complete],
+            [t.values[0] for t in complete],
             c=[t.number for t in complete],
             cmap="viridis",
             edgecolors="black",
@@ -142,10 +144,12 @@ def history_figure(data: ReportInput) -> Figure:
     if pruned:
         axes.scatter(*zip(*pruned, strict=True), marker="x", color=PRUNED_COLOUR, alpha=0.5, label="pruned")
     if complete:
-        axes.scatter([t.number for t in complete], [t.value for t in complete], color=COMPLETE_COLOUR, label="complete")
+        axes.scatter(
+            [t.number for t in complete], [t.values[0] for t in complete], color=COMPLETE_COLOUR, label="complete"
+        )
         best, line = -math.inf if data.direction == "maximize" else math.inf, []
         for trial in complete:
-            best = max(best, trial.value) if data.direction == "maximize" else min(best, trial.value)
+            best = max(best, trial.values[0]) if data.direction == "maximize" else min(best, trial.values[0])
             line.append((trial.number, best))
         axes.step(*zip(*line, strict=True), where="post", color=BEST_COLOUR, label="best so far")
     for number in failed:
@@ -185,6 +189,27 @@ def curves_figure(data: ReportInput, top: list[FrozenTrial], pruned: list[Frozen
     return figure
 
 
+def pareto_figure(data: ReportInput) -> Figure:
+    """The first two objectives of every complete trial, the Pareto set highlighted."""
+    figure, axes = plt.subplots(figsize=(6.5, 4.5))
+    complete = [t for t in data.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    pareto = {t.number for t in data.study.best_trials}
+    others = [t for t in complete if t.number not in pareto]
+    front = sorted((t for t in complete if t.number in pareto), key=lambda t: t.values[0])
+    if others:
+        axes.scatter([t.values[0] for t in others], [t.values[1] for t in others], color="grey", alpha=0.5,
+                     label="dominated")  # fmt: skip
+    axes.plot([t.values[0] for t in front], [t.values[1] for t in front], "o-", color=BEST_COLOUR, label="Pareto set")
+    for trial in front:
+        axes.annotate(str(trial.number), (trial.values[0], trial.values[1]), xytext=(4, 4), textcoords="offset points")
+    axes.set_xlabel(f"{data.metrics[0]} ({data.directions[0]})")
+    axes.set_ylabel(f"{data.metrics[1]} ({data.directions[1]})")
+    axes.set_title("Pareto front (trial numbers on the front)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    return figure
+
+
 def importance_figure(importances: dict[str, float]) -> Figure:
     names = list(importances)[::-1]
     figure, axes = plt.subplots(figsize=(6, 0.45 * len(names) + 1.2))
@@ -200,7 +225,9 @@ def contour_figure(data: ReportInput, params: list[str]) -> Figure:
         warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
         from optuna.visualization import matplotlib as optuna_plots
 
-        axes = optuna_plots.plot_contour(data.study, params=params, target_name=data.metric)
+        axes = optuna_plots.plot_contour(
+            data.study, params=params, target=lambda t: t.values[0], target_name=data.metric
+        )
     figure = axes.figure if hasattr(axes, "figure") else np.asarray(axes).flat[0].figure
     figure.set_size_inches(6.5, 4.8)
     return figure
@@ -226,7 +253,7 @@ def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
             spread = max(len(order) - 1, 1)
             columns.append([order.index(str(v)) / spread if v is not None else np.nan for v in raw])
             labels.append([(i / spread, name) for i, name in enumerate(order)])
-    values = np.array([t.value for t in complete])
+    values = np.array([t.values[0] for t in complete])
     norm = plt.Normalize(values.min(), values.max()) if len(values) else None
     ranking = np.argsort(values if data.direction == "maximize" else -values)
     colormap = plt.get_cmap("viridis")
@@ -269,7 +296,7 @@ def _importances(data: ReportInput) -> dict[str, float]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return optuna.importance.get_param_importances(data.study)
+            return optuna.importance.get_param_importances(data.study, target=lambda t: t.values[0])
     except (ValueError, RuntimeError, ZeroDivisionError):
         return {}
 
@@ -291,7 +318,7 @@ def build(data: ReportInput) -> Report:
     trials = data.study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     reverse = data.direction == "maximize"
-    top = sorted(complete, key=lambda t: t.value, reverse=reverse)[:TOP_CURVES]
+    top = sorted(complete, key=lambda t: t.values[0], reverse=reverse)[:TOP_CURVES]
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
     names = _param_names(trials)
     importances = _importances(data)
@@ -313,6 +340,8 @@ def build(data: ReportInput) -> Report:
         add("contour.png", lambda: contour_figure(data, ranked[:2]))
     if complete and names:
         add("parallel_coordinate.png", lambda: parallel_figure(data, names))
+    if len(data.metrics) > 1 and complete:
+        add("pareto_front.png", lambda: pareto_figure(data))
     for name in names:
         add(f"slice_{name}.png", lambda name=name: slice_figure(data, name))
     page = _page(data, trials, top, names, importances, figures, axes, skipped)
@@ -369,7 +398,7 @@ def _page(
         for key, value in data.best_settings.items()
     )
     best_html = (
-        f"<p>Trial {best.number}: <b>{data.metric} = {best.value:.4f}</b></p><table>{settings}</table>"
+        f"<p>Trial {best.number}: <b>{data.metric} = {best.values[0]:.4f}</b></p><table>{settings}</table>"
         f"<p>Rerun it exactly:</p><pre>{html.escape(data.rerun_command)}</pre>"
         if best is not None
         else "<p>No trial completed.</p>"
@@ -378,6 +407,7 @@ def _page(
     slices = "".join(f"<figure>{img(f'slice_{name}.png', f'{data.metric} against {name}')}</figure>" for name in names)
     contour_names = " × ".join((list(importances) or names)[:2])
     notes = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
+    pareto = f"<h2>Pareto front</h2>{img('pareto_front.png', 'Pareto front')}" if "pareto_front.png" in figures else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(data.title)}</title>
 <style>
@@ -404,6 +434,7 @@ better-informed guesses); pruned trials as faint crosses at the last value they 
 <h2>Optimization history</h2>{img("optimization_history.png", "optimization history")}
 <h2>Hyperparameter importances</h2>{img("param_importances.png", "importances")}
 <h2>Parallel coordinates</h2>{img("parallel_coordinate.png", "parallel coordinates")}
+{pareto}
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """

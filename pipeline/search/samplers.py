@@ -57,6 +57,30 @@ def _grid(config: Config, seed: int, options: dict[str, Any]) -> Any:
     return optuna.samplers.GridSampler(space, seed=seed, **options)
 
 
+def _gp(config: Config, seed: int, options: dict[str, Any]) -> Any:
+    import optuna
+
+    try:
+        import torch  # noqa: F401  (Optuna's GP sampler computes with PyTorch)
+    except ImportError:
+        raise ConfigError(
+            'sampler=gp needs PyTorch, which is not installed: pip install -e ".[gp]" (a CPU build)'
+        ) from None
+    return optuna.samplers.GPSampler(seed=seed, **options)
+
+
+def _nsgaii(config: Config, seed: int, options: dict[str, Any]) -> Any:
+    import optuna
+
+    return optuna.samplers.NSGAIISampler(seed=seed, **options)
+
+
+def _nsgaiii(config: Config, seed: int, options: dict[str, Any]) -> Any:
+    import optuna
+
+    return optuna.samplers.NSGAIIISampler(seed=seed, **options)
+
+
 # name -> factory(config, seed, options) -> optuna sampler
 SAMPLERS: dict[str, Callable[[Config, int, dict[str, Any]], Any]] = {
     "tpe": _tpe,
@@ -64,7 +88,11 @@ SAMPLERS: dict[str, Callable[[Config, int, dict[str, Any]], Any]] = {
     "cmaes": _cmaes,
     "qmc": _qmc,
     "grid": _grid,
+    "gp": _gp,
+    "nsgaii": _nsgaii,
+    "nsgaiii": _nsgaiii,
 }
+SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)  # Optuna's CMA-ES cannot optimize several objectives
 
 
 def _median(config: Config, options: dict[str, Any]) -> Any:

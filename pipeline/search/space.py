@@ -116,3 +116,80 @@ def grid(space: dict[str, SearchParam], default_depth: int, max_values: int = 64
             values[f"hidden_units_l{layer}"] = values["hidden_units"]
         del values["hidden_units"]
     return values
+
+
+def parameter_names(space: dict[str, SearchParam], default_depth: int) -> dict[str, SearchParam]:
+    """Every Optuna parameter name the space can suggest, with the entry that suggests it
+    (``hidden_units`` becomes ``hidden_units_l1 .. l{deepest}``)."""
+    names: dict[str, SearchParam] = {}
+    deepest = default_depth
+    if "depth" in space:
+        depth = space["depth"]
+        deepest = int(max(depth.choices) if depth.type == "categorical" else depth.high)
+    for name, param in space.items():
+        if name == "hidden_units":
+            names |= {f"hidden_units_l{layer}": param for layer in range(1, deepest + 1)}
+        else:
+            names[name] = param
+    return names
+
+
+def point_problem(point: dict[str, Any], space: dict[str, SearchParam], default_depth: int) -> str | None:
+    """What makes ``point`` (``{parameter: value}``, names as Optuna suggests them) impossible for
+    ``space`` to suggest, or None."""
+    if not isinstance(point, dict) or not point:
+        return "a point is a non-empty mapping of parameter names to values"
+    names = parameter_names(space, default_depth)
+    for name, value in point.items():
+        if name not in names:
+            return f"{name!r} is not a parameter of the search space; its parameters: {sorted(names)}"
+        param = names[name]
+        if param.type == "categorical":
+            if value not in param.choices:
+                return f"{name}={value!r} is not one of its choices {list(param.choices)}"
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or (param.type == "int" and value != int(value)):
+            return f"{name}={value!r} must be {'a whole number' if param.type == 'int' else 'a number'}"
+        if not param.low <= value <= param.high:
+            return f"{name}={value!r} is outside its bounds [{param.low}, {param.high}]"
+    if "depth" in point:
+        layers = [f"hidden_units_l{layer}" for layer in range(int(point["depth"]) + 1, 65)]
+        extra = [name for name in layers if name in point]
+        if extra:
+            return f"depth={point['depth']} has no layer for {extra}"
+    return None
+
+
+def load_points(enqueue: Any) -> list[dict[str, Any]]:
+    """``search.enqueue`` as a list of points: a list given in the config, or a YAML or CSV file of them."""
+    if enqueue is None:
+        return []
+    if isinstance(enqueue, str):
+        from pathlib import Path
+
+        file = Path(enqueue)
+        if not file.is_file():
+            raise ConfigError(f"search.enqueue={enqueue!r}: no such file; give a YAML or CSV file of points")
+        if file.suffix.lower() == ".csv":
+            import pandas as pd
+
+            frame = pd.read_csv(file)
+            return [{k: _plain(v) for k, v in row.items() if v == v} for row in frame.to_dict("records")]
+        import yaml
+
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        if not isinstance(loaded, list):
+            raise ConfigError(f"search.enqueue={enqueue!r}: the file must hold a list of points (mappings)")
+        return [dict(point) if isinstance(point, dict) else point for point in loaded]
+    if isinstance(enqueue, dict):
+        return [dict(enqueue)]
+    if isinstance(enqueue, list | tuple):
+        return [dict(point) if isinstance(point, dict) else point for point in enqueue]
+    raise ConfigError(f"search.enqueue={enqueue!r} must be a list of points or a YAML/CSV file")
+
+
+def _plain(value: Any) -> Any:
+    """A CSV cell as the plain Python value the space compares with (NumPy scalars, whole floats)."""
+    value = value.item() if hasattr(value, "item") else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value

@@ -17,6 +17,7 @@ from pipeline.records.tracking import process_alive
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.search.outcomes import OUTCOME_ATTR, uses_budget
 from pipeline.search.samplers import pruner, quiet_experimental, sampler
+from pipeline.search.space import load_points, point_problem
 from pipeline.setup.config import Config, ModelConfig, TrainConfig
 from pipeline.setup.data import Dataset
 
@@ -105,10 +106,12 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
         archive = f"{name}-archived-{time.strftime('%Y%m%d-%H%M%S')}"
         optuna.copy_study(from_study_name=name, from_storage=rdb, to_storage=rdb, to_study_name=archive)
         optuna.delete_study(study_name=name, storage=rdb)
+    # Read (and refused) before the study exists: a warm start from a study that is not there creates nothing.
+    points = starting_points(config, rdb) if config.new_study or not exists else []
     study = optuna.create_study(
         storage=rdb,
         study_name=name,
-        direction=config.search.direction,
+        directions=config.search.directions,
         sampler=sampler(config),
         pruner=pruner(config),
         load_if_exists=True,
@@ -116,6 +119,7 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
     recorded = study.user_attrs.get(SETTINGS_ATTR)
     if recorded is None:
         study.set_user_attr(SETTINGS_ATTR, wanted)
+        enqueue_starting_points(study, points)  # once per study: a resume does not enqueue again
     elif _settled(recorded, wanted) != wanted:
         changes = "; ".join(_differences(_settled(recorded, wanted), wanted))
         raise StudyMismatchError(
@@ -124,6 +128,76 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
             f"start afresh with new_study=true"
         )
     return study
+
+
+def starting_points(config: Config, rdb: RDBStorage) -> list[dict[str, Any]]:
+    """``search.enqueue``'s points, then the best ``warm_start_top`` trials of the study
+    ``search.warm_start`` in the same storage whose parameters fit this space."""
+    points = load_points(config.search.enqueue)
+    if config.search.warm_start:
+        points += warm_start_points(config, rdb)
+    return points
+
+
+def enqueue_starting_points(study: optuna.Study, points: list[dict[str, Any]]) -> int:
+    """Enqueue the starting points in a new study (they run first, with exactly those values)."""
+    for point in points:
+        study.enqueue_trial(point, user_attrs={"enqueued": True}, skip_if_exists=True)
+    study.set_user_attr("enqueued_points", len(points))
+    return len(points)
+
+
+def warm_start_points(config: Config, rdb: RDBStorage) -> list[dict[str, Any]]:
+    """The best complete trials of ``search.warm_start`` (its first objective) that this space could suggest."""
+    name = config.search.warm_start
+    try:
+        source = optuna.load_study(study_name=name, storage=rdb)
+    except KeyError:
+        known = sorted(s.study_name for s in optuna.get_all_study_summaries(rdb, include_best_trial=False))
+        raise ConfigError(f"search.warm_start={name!r}: no such study in this storage; studies: {known}") from None
+    maximize = source.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+    complete = source.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    ranked = sorted(complete, key=lambda t: t.values[0], reverse=maximize)
+    depth = len(config.model.hidden_units)
+    fitting = [t.params for t in ranked if point_problem(t.params, config.search.space, depth) is None]
+    skipped = len(ranked) - len(fitting)
+    chosen = fitting[: config.search.warm_start_top]
+    note = f" ({skipped} of its trials do not fit this space)" if skipped else ""
+    print(f"warm start: the best {len(chosen)} trials of study {name!r} run first{note}")
+    return chosen
+
+
+STOPPED_ATTR = "stopped_early"
+
+
+def trials_since_best(study: optuna.Study, maximize: bool) -> int:
+    """How many ended trials came after the best value so far (of the first objective) without beating it."""
+    ended = sorted(
+        (t for t in study.get_trials(deepcopy=False) if t.state not in (TrialState.RUNNING, TrialState.WAITING)),
+        key=lambda t: t.number,
+    )
+    best, since = None, 0
+    for trial in ended:
+        value = trial.values[0] if trial.state == TrialState.COMPLETE else None
+        if value is not None and (best is None or (value > best if maximize else value < best)):
+            best, since = value, 0
+        elif uses_budget(trial):
+            since += 1
+    return since
+
+
+def stop_if_stalled(study: optuna.Study, config: Config) -> bool:
+    """``search.patience``: record why and return True once that many trials in a row did not improve."""
+    patience = config.search.patience
+    if patience is None:
+        return False
+    since = trials_since_best(study, config.search.directions[0] == "maximize")
+    if since < patience:
+        return False
+    if STOPPED_ATTR not in study.user_attrs:
+        reason = f"search.patience={patience}: {since} trials in a row did not improve {config.search.metrics[0]}"
+        study.set_user_attr(STOPPED_ATTR, reason)
+    return True
 
 
 def used_budget(study: optuna.Study) -> int:

@@ -32,7 +32,7 @@ from pipeline.records.tracking import (
 from pipeline.records.uris import mask_password
 from pipeline.search import report
 from pipeline.search.outcomes import Outcome, outcome_of
-from pipeline.search.study import dead_trials, fail_and_retry, fail_stale_trials
+from pipeline.search.study import STOPPED_ATTR, dead_trials, fail_and_retry, fail_stale_trials
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import final_metrics
@@ -51,8 +51,8 @@ def parent_run(tracker: Tracker, study: optuna.Study, config: Config) -> RunReco
     recorder.log_params(
         {
             "dataset": config.dataset.name,
-            "metric": config.search.metric,
-            "direction": config.search.direction,
+            "metric": config.search.metrics[0],
+            "direction": config.search.directions[0],
             "sampler": config.sampler.name,
             "pruner": config.pruner.name,
             "seed": config.seed,
@@ -192,28 +192,84 @@ def finish(
         parent.finish(STATUS_FAILED, reason)
         print(f"error: {reason}, or trials.csv in the parent run", file=sys.stderr)
         return 1
-    best = study.best_trial
+    best, rule = choose_best(study, config)
     best_run = best.user_attrs["mlflow_run_id"]
     parent.set_tags(
         {
             "best_trial_number": best.number,
             "best_run_id": best_run,
             "best_params": json.dumps(best.params),
+            "best_rule": rule,
             **{f"trials_{label}": count for label, count in counts.items()},
         }
     )
-    parent.log_metrics({f"best_{config.search.metric}": best.value, "n_trials": len(table)})
+    if config.search.multi_objective:
+        record_pareto(study, parent, config)
+    stopped = study.user_attrs.get(STOPPED_ATTR)
+    if stopped:
+        parent.set_tags({STOPPED_ATTR: stopped})
+    parent.log_metrics(
+        {
+            **{f"best_{metric}": value for metric, value in zip(config.search.metrics, best.values, strict=True)},
+            "n_trials": len(table),
+        }
+    )
     rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
     report_path = write_report(study, tracker, parent, config, best.params, rerun, report_folder)
     version = publish_best(tracker, best_run, config, dataset)
     parent.finish(STATUS_FINISHED)
     print(leaderboard(table, tracker, config, dataset))
     print(describe_counts(counts))
+    if stopped:
+        print(f"stopped early: {stopped}; the budget search.n_trials={config.search.n_trials} was not used up")
     registered = f", registered as {registry_name(config)} version {version}" if version else ""
-    print(f"best: trial {best.number} (run {best_run}) {config.search.metric}={best.value:.4f}{registered}")
+    shown = ", ".join(f"{m}={v:.4g}" for m, v in zip(config.search.metrics, best.values, strict=True))
+    print(f"best ({rule}): trial {best.number} (run {best_run}) {shown}{registered}")
     print(f"rerun it: {rerun}")
     print(f"study report: {report_path}")
     return 0
+
+
+def choose_best(study: optuna.Study, config: Config) -> tuple[optuna.trial.FrozenTrial, str]:
+    """The trial registered as the best, and the rule that chose it.
+
+    One objective: the best value. Several: among the Pareto set (``study.best_trials``), ``first``
+    takes the best first objective; ``balanced`` the trial nearest the ideal point once every objective
+    is scaled to [0, 1] over the Pareto set.
+    """
+    if not config.search.multi_objective:
+        return study.best_trial, f"best {config.search.metrics[0]}"
+    pareto = study.best_trials
+    signs = [1.0 if d == "maximize" else -1.0 for d in config.search.directions]
+    if config.search.best == "first":
+        best = max(pareto, key=lambda t: (signs[0] * t.values[0], t.number * -1))
+        return best, f"the Pareto trial with the best {config.search.metrics[0]}"
+    columns = list(zip(*(trial.values for trial in pareto), strict=True))
+    scaled = []
+    for trial in pareto:
+        distance = 0.0
+        for index, value in enumerate(trial.values):
+            low, high = min(columns[index]), max(columns[index])
+            goodness = 0.0 if high == low else (value - low) / (high - low)
+            goodness = goodness if signs[index] > 0 else 1.0 - goodness
+            distance += (1.0 - goodness) ** 2
+        scaled.append((distance, trial.number, trial))
+    return min(scaled)[2], "the Pareto trial nearest the ideal point (balanced)"
+
+
+def record_pareto(study: optuna.Study, parent: RunRecorder, config: Config) -> None:
+    """The Pareto set: trial numbers as the tag ``pareto_trials``, run ids and values as ``pareto.json``."""
+    pareto = sorted(study.best_trials, key=lambda t: t.number)
+    parent.set_tags({"pareto_trials": ",".join(str(t.number) for t in pareto)})
+    rows = [
+        {
+            "trial": t.number,
+            "run_id": t.user_attrs.get("mlflow_run_id"),
+            **dict(zip(config.search.metrics, t.values, strict=True)),
+        }
+        for t in pareto
+    ]
+    parent.log_text(json.dumps(rows, indent=2), "pareto.json")
 
 
 def log_params_of(config: Config) -> set[str]:
@@ -236,9 +292,9 @@ def write_report(
 ) -> Path:
     """Build the study report, write it to ``folder/<study>.html`` and log it (and its PNGs) to the parent run."""
     trials = study.get_trials(deepcopy=False)
-    metric = config.search.metric
-    reverse = config.search.direction == "maximize"
-    complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value, reverse=reverse)
+    metric = config.search.metrics[0]
+    reverse = config.search.directions[0] == "maximize"
+    complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.values[0], reverse=reverse)
     drawn = [*complete[: report.TOP_CURVES], *(t for t in trials if t.state == TrialState.PRUNED)]
     score = metric if metric.startswith(("val_", "train_")) else "val_accuracy"
     curves = {
@@ -249,12 +305,14 @@ def write_report(
     data = report.ReportInput(
         study,
         metric,
-        config.search.direction,
+        config.search.directions[0],
         log_params_of(config),
         curves,
         best_settings=best_params,
         rerun_command=rerun,
-        title=f"Study {study.study_name}: {metric} on {config.dataset.name}",
+        title=f"Study {study.study_name}: {' and '.join(config.search.metrics)} on {config.dataset.name}",
+        metrics=config.search.metrics,
+        directions=config.search.directions,
     )
     rendered = report.build(data)
     for name, png in rendered.figures.items():
@@ -307,16 +365,18 @@ def publish_best(tracker: Tracker, run_id: str, config: Config, dataset: Dataset
 def leaderboard(table: pd.DataFrame, tracker: Tracker, config: Config, dataset: Dataset) -> str:
     """The best completed trials with their test score, as text (``trial``, the metric, ``test_<score>``, ...)."""
     complete = table[table["state"] == "COMPLETE"]
-    ascending = config.search.direction == "minimize"
-    top = complete.sort_values("value", ascending=ascending).head(LEADERBOARD_SIZE).copy()
+    ascending = config.search.directions[0] == "minimize"
+    # One objective: Optuna's column "value"; several: "values_0", "values_1", ... (ranked by the first).
+    columns = ["value"] if "value" in complete else [f"values_{i}" for i in range(len(config.search.metrics))]
+    top = complete.sort_values(columns[0], ascending=ascending).head(LEADERBOARD_SIZE).copy()
     # test_accuracy (or test_rmse); without a test split, the trained model's score on the training split
     test = final_metrics(dataset.task)[1 if dataset.sizes["test"] else 3]
     top[test] = [tracker.run(run_id).data.metrics.get(test) for run_id in top["mlflow_run_id"]]
     params = [column for column in top.columns if column.startswith("params_")]
-    shown = top[["number", "value", test, *params]].rename(columns=lambda c: c.removeprefix("params_"))
-    shown = shown.rename(columns={"value": config.search.metric, "number": "trial"})
+    shown = top[["number", *columns, test, *params]].rename(columns=lambda c: c.removeprefix("params_"))
+    shown = shown.rename(columns={**dict(zip(columns, config.search.metrics, strict=True)), "number": "trial"})
     # Parameters a trial did not have (hidden_units_l3 of a 1-layer net) print blank, not NaN.
-    for column in shown.columns[3:]:
+    for column in shown.columns[2 + len(columns) :]:
         shown[column] = [_short(v) if not (isinstance(v, float) and math.isnan(v)) else "" for v in shown[column]]
     return "leaderboard:\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 

@@ -83,11 +83,34 @@ class SearchParam:
 @dataclass
 class SearchConfig:
     n_trials: int = 40
-    metric: str = "val_accuracy"
-    direction: str = "maximize"
+    # One metric, or a list for several objectives (a Pareto front), with a matching list of directions:
+    # metric=[val_accuracy,n_parameters] direction=[maximize,minimize]
+    metric: Any = "val_accuracy"
+    direction: Any = "maximize"
     workers: int = 1
     timeout: float | None = None  # seconds for the whole sweep; None: no limit
     seed_per_trial: bool = True  # each trial its own initialization/batching seed; false: train.seed for all
+    best: str = "first"  # several objectives: which Pareto trial is "best": first (best first objective), balanced
+    enqueue: Any = None  # known starting points: a list of {parameter: value} dicts, or a YAML/CSV file of them
+    warm_start: str | None = None  # enqueue the best trials of this other study in the same storage first
+    warm_start_top: int = 5
+    patience: int | None = None  # stop once this many trials in a row did not improve the best value
+
+    @property
+    def metrics(self) -> list[str]:
+        """The objectives' metric names, first the one that ranks the leaderboard."""
+        return [str(m) for m in self.metric] if isinstance(self.metric, list | tuple) else [str(self.metric)]
+
+    @property
+    def directions(self) -> list[str]:
+        """``maximize``/``minimize`` per objective, in the order of ``metrics``."""
+        found = self.direction if isinstance(self.direction, list | tuple) else [self.direction]
+        return [str(d) for d in found]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.metrics) > 1
+
     # name -> SearchParam fields; typed as Any so that `+search.space.<new>={...}` can add entries,
     # then converted to SearchParam (and checked) by to_config.
     space: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,155 @@
+"""Search as practitioners use it: several objectives (a Pareto front), known starting points, a warm
+start from another study, GP and NSGA-II samplers, and a stop when nothing improves. Each runs the real
+``python -m pipeline.sweep`` in a fresh folder and reads the real stores back.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+from optuna.trial import TrialState
+
+pytestmark = pytest.mark.slow
+
+ENV = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+ENV |= {"OPENBLAS_NUM_THREADS": "1"}
+QUICK = ("dataset=iris", "train.epochs=8", "tracking.log_plots=none")
+TWO = ("search.metric=[val_accuracy,n_parameters]", "search.direction=[maximize,minimize]", "pruner=none")
+
+
+def sweep(folder: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.sweep", *QUICK, *overrides],
+        cwd=folder,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def study(folder: Path, name: str = "iris-sweep") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{folder}/mlruns/optuna.db")
+
+
+def test_two_objectives_record_the_pareto_set_and_register_by_the_stated_rule(tmp_path: Path) -> None:
+    result = sweep(tmp_path, *TWO, "search.n_trials=8")
+    assert result.returncode == 0, result.stderr
+    found = study(tmp_path)
+    pareto = {t.number for t in found.best_trials}
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    parent = client.get_run(found.user_attrs["mlflow_parent_run_id"])
+    assert {int(n) for n in parent.data.tags["pareto_trials"].split(",")} == pareto
+    rows = json.loads(Path(client.download_artifacts(parent.info.run_id, "pareto.json", str(tmp_path))).read_text())
+    assert {row["trial"] for row in rows} == pareto and all(row["run_id"] and "n_parameters" in row for row in rows)
+    best = int(parent.data.tags["best_trial_number"])
+    assert best in pareto and "best val_accuracy" in parent.data.tags["best_rule"]
+    assert found.trials[best].values[0] == max(found.trials[n].values[0] for n in pareto)
+    (version,) = client.search_model_versions("name = 'deepsweep-iris'")
+    assert version.run_id == found.trials[best].user_attrs["mlflow_run_id"]
+    assert "best (the Pareto trial with the best val_accuracy)" in result.stdout
+    for trial in found.trials:  # n_parameters is the network's size, recorded in its run
+        run = client.get_run(trial.user_attrs["mlflow_run_id"])
+        assert run.data.metrics["n_parameters"] == trial.values[1]
+    assert "pareto_front.png" in (tmp_path / "mlruns" / "reports" / "iris-sweep.html").read_text()
+
+
+def test_the_balanced_rule_picks_a_pareto_trial_and_says_so(tmp_path: Path) -> None:
+    result = sweep(tmp_path, *TWO, "search.n_trials=6", "search.best=balanced")
+    assert result.returncode == 0, result.stderr
+    assert "nearest the ideal point" in result.stdout
+    found = study(tmp_path)
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    tags = client.get_run(found.user_attrs["mlflow_parent_run_id"]).data.tags
+    assert int(tags["best_trial_number"]) in {t.number for t in found.best_trials}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ((*TWO[:2], "pruner=median"), "cannot prune a study of several objectives"),
+        ((*TWO, "sampler=cmaes"), "sampler=cmaes optimizes one objective"),
+        (("search.metric=[val_accuracy,n_parameters]", "search.direction=maximize", "pruner=none"), "one direction"),
+        (
+            ("search.enqueue=[{learning_rate:5.0}]",),
+            "search.enqueue[0]={'learning_rate': 5.0}: learning_rate=5.0 is outside",
+        ),
+        (("search.enqueue=[{lr:0.1}]",), "'lr' is not a parameter of the search space"),
+        (("search.enqueue=[{hidden_activation:swish}]",), "hidden_activation='swish' is not one of its choices"),
+        (("search.enqueue=[{depth:1,hidden_units_l2:32}]",), "depth=1 has no layer for ['hidden_units_l2']"),
+        (("search.n_trials=1", "search.enqueue=[{depth:1},{depth:2}]"), "has 2 points but search.n_trials=1"),
+        (("search.warm_start=no-such-study",), "no such study"),
+    ],
+)
+def test_what_the_search_cannot_do_is_refused_before_any_store_exists(
+    tmp_path: Path, overrides: tuple[str, ...], message: str
+) -> None:
+    result = sweep(tmp_path, *overrides)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    if "warm_start" not in overrides[0]:
+        assert not (tmp_path / "mlruns").exists()
+
+
+def test_enqueued_points_run_first_with_exactly_those_values_and_only_once(tmp_path: Path) -> None:
+    points = [
+        {"learning_rate": 0.01, "depth": 1, "hidden_units_l1": 32, "hidden_activation": "tanh"},
+        {"learning_rate": 0.05, "depth": 2, "hidden_units_l1": 16, "hidden_units_l2": 64, "hidden_activation": "relu"},
+    ]
+    file = tmp_path / "points.yaml"
+    file.write_text(json.dumps(points), encoding="utf-8")  # JSON is YAML
+    folder = tmp_path / "run"
+    assert sweep(folder, f"search.enqueue={file}", "search.n_trials=3").returncode == 0
+    assert sweep(folder, f"search.enqueue={file}", "search.n_trials=5").returncode == 0  # resumed: no second copy
+    trials = study(folder).trials
+    assert len(trials) == 5
+    assert [trials[0].params, trials[1].params] == points
+    assert sum(bool(t.user_attrs.get("enqueued")) for t in trials) == 2
+
+
+def test_a_warm_start_runs_the_best_trials_of_another_study_first(tmp_path: Path) -> None:
+    assert sweep(tmp_path, "search.n_trials=4", "study_name=first").returncode == 0
+    result = sweep(
+        tmp_path, "search.n_trials=3", "study_name=second", "search.warm_start=first", "search.warm_start_top=2"
+    )
+    assert result.returncode == 0, result.stderr
+    source = sorted(study(tmp_path, "first").get_trials(states=(TrialState.COMPLETE,)), key=lambda t: -t.value)
+    second = study(tmp_path, "second").trials
+    assert [second[0].params, second[1].params] == [source[0].params, source[1].params]
+    assert "warm start: the best 2 trials of study 'first' run first" in result.stdout
+
+
+@pytest.mark.parametrize("sampler", ["gp", "nsgaii"])
+def test_gp_and_nsgaii_sweeps_complete(tmp_path: Path, sampler: str) -> None:
+    extra = TWO if sampler == "nsgaii" else ()
+    result = sweep(tmp_path, f"sampler={sampler}", "search.n_trials=6", "tracking.log_model=none", *extra)
+    assert result.returncode == 0, result.stderr
+    assert len(study(tmp_path).get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))) == 6
+
+
+def test_patience_stops_a_sweep_whose_metric_cannot_improve(tmp_path: Path) -> None:
+    # Every trial trains the same network (one fixed value searched, one seed for all): nothing improves.
+    same = (
+        "search.space.learning_rate.low=0.01",
+        "search.space.learning_rate.high=0.01",
+        "search.space.depth.high=1",
+        "search.space.hidden_units.low=16",
+        "search.space.hidden_units.high=16",
+        "search.space.hidden_activation.choices=[relu]",
+        "search.seed_per_trial=false",
+    )
+    overrides = (*same, "search.n_trials=20", "search.patience=3", "pruner=none", "tracking.log_model=none")
+    result = sweep(tmp_path, *overrides)
+    assert result.returncode == 0, result.stderr
+    assert len(study(tmp_path).trials) == 4, "the first trial, then three that did not improve"
+    assert "stopped early: search.patience=3: 3 trials in a row did not improve val_accuracy" in result.stdout
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    parent = client.get_run(study(tmp_path).user_attrs["mlflow_parent_run_id"])
+    assert parent.data.tags["stopped_early"].startswith("search.patience=3")
+    again = sweep(tmp_path, *overrides)  # a resume counts toward the same budget and stops at once
+    assert again.returncode == 0 and len(study(tmp_path).trials) == 4
