@@ -2,7 +2,7 @@
 
 Examples::
 
-    python -m pipeline.sweep                                  # digits, 40 trials, TPE + median pruning
+    python -m pipeline.sweep                                  # digits, 40 trials, CMA-ES + median pruning
     python -m pipeline.sweep search.n_trials=60 search.workers=2 sampler=random pruner=hyperband
     python -m pipeline.sweep dataset=breast_cancer search=extended
 

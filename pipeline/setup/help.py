@@ -12,7 +12,7 @@ config). At the end: a study report (HTML), the leaderboard, the best model regi
 Running the same command again resumes the study until search.n_trials trials are done.
 
 Examples:
-  python -m pipeline.sweep                                   # digits, 40 trials, TPE + median pruning
+  python -m pipeline.sweep                                   # digits, 40 trials, CMA-ES + median pruning
   python -m pipeline.sweep search.n_trials=80                # resume and run 40 more
   python -m pipeline.sweep dataset=breast_cancer search=extended sampler=random
   python -m pipeline.sweep search.workers=2 pruner=hyperband train.epochs=100

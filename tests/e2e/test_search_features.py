@@ -19,7 +19,12 @@ pytestmark = pytest.mark.slow
 ENV = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
 ENV |= {"OPENBLAS_NUM_THREADS": "1"}
 QUICK = ("dataset=iris", "train.epochs=8", "tracking.log_plots=none")
-TWO = ("search.metric=[val_accuracy,n_parameters]", "search.direction=[maximize,minimize]", "pruner=none")
+TWO = (
+    "search.metric=[val_accuracy,n_parameters]",
+    "search.direction=[maximize,minimize]",
+    "pruner=none",
+    "sampler=tpe",
+)
 
 
 def sweep(folder: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
