@@ -74,11 +74,15 @@ def run_worker(
             try:
                 studies.fail_stale_trials(study)  # a dead worker's trial must not hold budget forever
                 retry_dead_trials(study, rdb, tracker)
-                if studies.used_budget(study) >= config.search.n_trials or studies.stop_if_stalled(study, config):
+                done = studies.used_budget(study) >= config.search.n_trials or studies.stop_if_stalled(study, config)
+                if done and not studies.running_on_other_hosts(study):
                     break
-                study.optimize(objective, n_trials=1, catch=EXPECTED_FAILURES, gc_after_trial=False)
+                if not done:
+                    study.optimize(objective, n_trials=1, catch=EXPECTED_FAILURES, gc_after_trial=False)
             finally:
                 lock.release()
+            if done:  # a trial on another machine may still die: wait until it ends or goes stale
+                time.sleep(studies.heartbeat_timing()[0])
     finally:
         if limits is not None:
             limits.unregister()

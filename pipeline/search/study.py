@@ -3,6 +3,7 @@ and recovering trials whose worker died.
 """
 
 import json
+import os
 import socket
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from pipeline.setup.data import Dataset
 
 HEARTBEAT_SECONDS = 10  # a live worker writes a heartbeat this often
 GRACE_SECONDS = 60  # a trial on another machine without heartbeat for this long is failed and retried
+GRACE_VARIABLE = "DEEPSWEEP_HEARTBEAT_GRACE"  # overrides GRACE_SECONDS (tests, slow networks)
 MAX_RETRIES = 2  # a trial whose worker died is retried this many times with the same parameters
 SETTINGS_ATTR = "deepsweep_settings"
 
@@ -37,6 +39,20 @@ def _create_schema(url: str) -> None:
     rdb.engine.dispose()
 
 
+def heartbeat_timing() -> tuple[int, int]:
+    """``(heartbeat interval, grace)`` in seconds: the defaults, or the grace DEEPSWEEP_HEARTBEAT_GRACE
+    gives with a heartbeat at least six times as often, so that a live worker is never taken for dead."""
+    text = os.environ.get(GRACE_VARIABLE, "").strip()
+    if not text:
+        return HEARTBEAT_SECONDS, GRACE_SECONDS
+    if not text.isdigit() or not 2 <= int(text) <= 86_400:
+        raise ConfigError(
+            f"{GRACE_VARIABLE}={text!r} is not allowed; expected whole seconds from 2 to 86400 (unset: {GRACE_SECONDS})"
+        )
+    grace = int(text)
+    return max(1, min(HEARTBEAT_SECONDS, grace // 6)), grace
+
+
 def storage(url: str) -> RDBStorage:
     """Optuna's RDB storage with heartbeats; SQLite waits for locks instead of failing at once."""
     url = absolute_sqlite_uri(url)
@@ -46,12 +62,13 @@ def storage(url: str) -> RDBStorage:
             if not database.exists():
                 create_atomically(database, _create_schema)
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    interval, grace = heartbeat_timing()
     with quiet_experimental():
         rdb = RDBStorage(
             url,
             engine_kwargs=engine_kwargs,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
+            heartbeat_interval=interval,
+            grace_period=grace,
             heartbeat_stale_trial_callback=retry_trial,
         )
     enable_wal(url)
@@ -220,6 +237,17 @@ def dead_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 # User attributes that describe one attempt, not the trial: a retry starts without them (a stale
 # ``worker`` would make the retry itself look dead until its objective starts).
 ATTEMPT_ATTRS = ("worker", "mlflow_run_id", OUTCOME_ATTR, "failure_reason")
+
+
+def running_on_other_hosts(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """RUNNING trials of workers on other machines: any of them may yet die, which only the heartbeat
+    grace can tell, so a worker that found the budget used up waits for them before it leaves."""
+    host = socket.gethostname()
+    return [
+        trial
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if str(trial.user_attrs.get("worker", "")).rpartition(":")[0] != host
+    ]
 
 
 def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
