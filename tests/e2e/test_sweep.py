@@ -204,7 +204,9 @@ def test_each_trials_run_stores_its_config_and_trained_parameters(small: Small) 
     _, study, client = small
     for trial in study.trials:
         names = {item.path for item in client.list_artifacts(trial.user_attrs["mlflow_run_id"])}
-        assert {"config.yaml", "network.npz"} <= names, f"trial {trial.number}: {names}"
+        # A pruned trial stops inside training: its config is there, its (unfinished) parameters are not.
+        wanted = {"config.yaml", "network.npz"} if trial.state == TrialState.COMPLETE else {"config.yaml"}
+        assert wanted <= names, f"trial {trial.number} ({trial.state.name}): {names}"
 
 
 def test_parent_run_holds_the_trials_table_plots_and_the_best_trial(small: Small) -> None:
