@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit
 
 from models import DivergenceError, ModelFileError
-from pipeline.errors import ConfigError, DataError, write_failed
+from pipeline.errors import ConfigError, DataError, causes, write_failed
 from pipeline.interrupts import Terminated, handle_signals
 from pipeline.records.uris import SECRET_VARIABLES, mask_password, mask_secrets
 
@@ -80,25 +80,12 @@ def short(message: str, limit: int = MAX_MESSAGE) -> str:
 
 def _cause(error: BaseException) -> BaseException:
     """The first error down the chain that says what failed at the bottom (an OSError, a locked database)."""
-    current: BaseException | None = error
-    for _ in range(10):
-        if current is None:
-            break
-        if isinstance(current, OSError) or "locked" in str(current) or "No space" in str(current):
-            return current
-        current = current.__cause__ or current.__context__
-    return error
+    found = (e for e in causes(error) if isinstance(e, OSError) or "locked" in str(e) or "No space" in str(e))
+    return next(found, error)
 
 
 def _locked(error: BaseException) -> bool:
-    current: BaseException | None = error
-    for _ in range(10):
-        if current is None:
-            return False
-        if re.search(r"database is locked|database is busy", str(current)):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return any(re.search(r"database is locked|database is busy", str(e)) for e in causes(error))
 
 
 @contextmanager

@@ -5,6 +5,7 @@ print it as one line instead of a traceback.
 """
 
 import errno
+from collections.abc import Iterator
 
 
 class ConfigError(ValueError):
@@ -15,14 +16,20 @@ class DataError(ValueError):
     """Bad arguments or bad data; the message names the file or argument, the problem and the fix."""
 
 
+def causes(error: BaseException | None, limit: int = 10) -> Iterator[BaseException]:
+    """``error`` and what caused it, down the chain (bounded: chains can loop)."""
+    for _ in range(limit):
+        if error is None:
+            return
+        yield error
+        error = error.__cause__ or error.__context__
+
+
 def write_failed(error: BaseException | None) -> bool:
     """Whether ``error`` (or its cause) is a full disk, an exceeded quota or a file size limit."""
-    for _ in range(10):  # a bounded walk down the chain of causes
-        if error is None:
-            return False
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            return True
-        if "disk is full" in str(error) or "No space left" in str(error):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
+    return any(
+        (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+        or "disk is full" in str(e)
+        or "No space left" in str(e)
+        for e in causes(error)
+    )

@@ -97,7 +97,7 @@ def create_atomically(database: Path, create: Callable[[str], object]) -> None:
     the next creation removes). Call it holding the store's ``init`` lock."""
     for stale in database.parent.glob(f".{database.name}.creating-*"):
         pid = stale.name.rpartition("-")[2]
-        if not (pid.isdigit() and _alive(int(pid))):
+        if not (pid.isdigit() and process_alive(int(pid))):
             stale.unlink(missing_ok=True)
     temporary = database.with_name(f".{database.name}.creating-{os.getpid()}")
     temporary.unlink(missing_ok=True)
@@ -118,11 +118,12 @@ def create_atomically(database: Path, create: Callable[[str], object]) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # exists, owned by someone else
         return True
     return True

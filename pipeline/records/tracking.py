@@ -27,7 +27,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from pipeline.errors import ConfigError
 from pipeline.interrupts import critical
-from pipeline.records.locks import StoreLock, create_atomically, enable_wal
+from pipeline.records.locks import StoreLock, create_atomically, enable_wal, process_alive
 from pipeline.records.pyfunc_model import model_signature
 from pipeline.records.uris import absolute_path, absolute_sqlite_uri, mask_password, sqlite_file
 
@@ -370,17 +370,6 @@ def environment_tags() -> dict[str, str]:
 def process_tags() -> dict[str, str]:
     """Which process on which machine writes a run: lets a later command close it if that process dies."""
     return {"host": socket.gethostname(), "pid": str(os.getpid())}
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 def close_dead_runs(tracker: Tracker) -> list[str]:

@@ -16,6 +16,7 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
+import commands
 import optuna
 import pytest
 from commands import ENV
@@ -39,16 +40,7 @@ def run(cwd: Path, module: str, *args: str, timeout: float = TIMEOUT) -> subproc
 
 
 def start(cwd: Path, module: str, *args: str) -> subprocess.Popen[str]:
-    cwd.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd,
-        env=ENVIRONMENT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    return commands.start(module, *args, cwd=cwd, env=ENVIRONMENT)
 
 
 def query(database: Path, sql: str) -> list[tuple]:
@@ -203,15 +195,8 @@ def test_what_a_killed_publication_leaves_is_repaired_by_the_next_run(tmp_path: 
 # ----- 4: writes that fail ----------------------------------------------------------------------------------
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    folder = tmp_path / "small-disk"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
-    try:
+    with commands.small_disk(tmp_path / "small-disk", "400k") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def test_a_full_disk_under_the_study_storage_keeps_optuna_and_mlflow_in_agreement(

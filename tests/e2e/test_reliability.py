@@ -21,6 +21,7 @@ import numpy as np
 import optuna
 import pytest
 from commands import ENV, start
+from commands import small_disk as small_disk_mount
 from mlflow import MlflowClient
 
 from models import ModelFileError
@@ -243,16 +244,9 @@ def small_disk(tmp_path: Path):
     """A 4 MiB tmpfs for the artifacts with about 350 kB free; skipped where mounting is not allowed.
 
     (4 MiB rather than 1: once the filler is gone, the study report and its figures must fit.)"""
-    folder = tmp_path / "small-disk"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
-    try:
+    with small_disk_mount(tmp_path / "small-disk", "4m") as folder:
         (folder / "filler").write_bytes(bytes(4 * 2**20 - 350_000))
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @pytest.mark.slow
