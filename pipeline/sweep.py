@@ -213,9 +213,12 @@ def sweep(config: Config) -> int:
 
 
 def report_folder(config: Config) -> Path:
-    """Where study reports are written: ``reports/`` beside a SQLite study storage, else ``mlruns/reports``."""
+    """Where study reports are written: ``reports/`` beside a SQLite study storage, else ``./reports``.
+
+    With server stores nothing local may look like a store, so the report does not go into ``mlruns/``.
+    """
     database = sqlite_file(config.tracking.storage)
-    return (database.parent if database is not None else Path.cwd() / "mlruns") / "reports"
+    return (database.parent if database is not None else Path.cwd()) / "reports"
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
