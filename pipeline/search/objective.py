@@ -160,10 +160,10 @@ class Objective:
             )
             # A training-split metric is the trained model's (final_train_*), as the course reports it;
             # a validation metric's last epoch is measured after the last update already.
-            values = [objective_value(name, result, last) for name in self.config.search.metrics]
-            for name, value in zip(self.config.search.metrics, values, strict=True):
+            values = [objective_value(objective, result, last) for objective in self.config.search.metrics]
+            for objective, value in zip(self.config.search.metrics, values, strict=True):
                 if not math.isfinite(value):
-                    raise NonFiniteMetricError(f"{name}={value} after the last epoch")
+                    raise NonFiniteMetricError(f"{objective}={value} after the last epoch")
         except optuna.TrialPruned as pruned:
             epoch = int(last.get("epoch", 0))
             marked = _marked(name, f"pruned@{epoch}")

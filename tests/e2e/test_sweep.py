@@ -292,6 +292,10 @@ def test_median_pruner_prunes_trials_and_their_runs_say_so(sweep_dir: Path) -> N
         assert run.info.run_name.startswith(f"trial-{trial.number} [pruned@{epoch}] "), "the list shows it is pruned"
         assert trial.user_attrs["outcome"] == "pruned"
         assert max(steps(client, run.info.run_id, "val_accuracy")) < epochs - 1, "a pruned trial stops early"
+    for trial in study.get_trials(states=(TrialState.COMPLETE,)):
+        run = client.get_run(trial.user_attrs["mlflow_run_id"])
+        assert run.info.run_name.startswith(f"trial-{trial.number} "), "a complete run says what it tried"
+        assert "[" not in run.info.run_name and f"lr={trial.params['learning_rate']:.2g}" in run.info.run_name
 
 
 # ----- divergence ------------------------------------------------------------------------------------
