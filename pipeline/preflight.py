@@ -49,7 +49,6 @@ from pipeline.setup.config import DIRECTIONS, LOG_MODEL, PARAM_TYPES, Config, Se
 from pipeline.setup.data import Dataset, load
 from pipeline.setup.rules import RANGES, Range, check_choice, check_dataset, check_range
 from pipeline.setup.vocabulary import MODEL_MEASURES, better_direction, epoch_metrics
-from pipeline.training import output_layer
 
 OUTPUTS = ("auto", *OUTPUT_ACTIVATIONS)  # model.output: auto follows the task
 BEST_RULES = ("first", "balanced")  # search.best: which Pareto trial is registered as the best
@@ -75,7 +74,7 @@ def prepare_training(config: Config) -> Prepared:
     before any store or run exists."""
     check_records(config, study=False)
     dataset = load(config.dataset, config.seed)
-    output_layer(config, dataset)
+    dataset.output_layer(config.model.output)
     return Prepared(config, dataset)
 
 

@@ -11,31 +11,32 @@ trials have finished in total. Exit codes: 0 done, 1 refused input or a trial cr
 130 Ctrl-C, 143 SIGTERM.
 """
 
+from __future__ import annotations
+
 import multiprocessing
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
-import optuna
 from omegaconf import DictConfig
-from optuna.storages import RDBStorage
-from optuna.trial import TrialState
-from threadpoolctl import threadpool_limits
 
 from pipeline.console import Terminated, add_secrets, fail_cleanly, handle_sigterm, mask_output
 from pipeline.preflight import load_config, prepare_sweep
-from pipeline.records.locks import StoreLock
-from pipeline.records.tracking import Tracker, close_dead_runs, close_stale_runs
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
-from pipeline.search import samplers
-from pipeline.search import study as studies
-from pipeline.search import summary as report
-from pipeline.search.objective import EXPECTED_FAILURES, Objective
-from pipeline.search.progress import Progress
 from pipeline.setup.config import Config, register_schemas
-from pipeline.setup.data import Dataset, load
+
+# Optuna, MLflow and the search modules are imported by the functions that use them: ``--help`` and a
+# refused override need only Hydra and the config, and answer in a fraction of a second
+# (docs/BENCHMARKS.md, time to an answer).
+if TYPE_CHECKING:
+    import optuna
+    from optuna.storages import RDBStorage
+
+    from pipeline.records.tracking import Tracker
+    from pipeline.setup.data import Dataset
 
 register_schemas()
 
@@ -56,6 +57,16 @@ def run_worker(
 
     ``dataset``: the data when this process has loaded them already (worker 0); others load them.
     """
+    import optuna
+    from threadpoolctl import threadpool_limits
+
+    from pipeline.records.locks import StoreLock
+    from pipeline.records.tracking import Tracker
+    from pipeline.search import samplers
+    from pipeline.search import study as studies
+    from pipeline.search.objective import EXPECTED_FAILURES, Objective
+    from pipeline.setup.data import load
+
     handle_sigterm()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     limits = threadpool_limits(1) if one_thread else None  # parallel workers must not fight over the cores
@@ -91,6 +102,9 @@ def run_worker(
 def retry_dead_trials(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) -> None:
     """Fail and retry at once the trials of workers of this machine that died (a killed process cannot
     close its trial), and close their runs KILLED: the retry then runs within this session."""
+    from pipeline.records.tracking import close_stale_runs
+    from pipeline.search import study as studies
+
     dead = studies.dead_trials(study)
     if dead:
         studies.fail_and_retry(study, rdb, dead)
@@ -154,6 +168,16 @@ def run_workers(config: Config, parent_run_id: str, deadline: float | None, data
 
 def sweep(config: Config) -> int:
     """Create or resume the study, run its trials, and record the summary; returns the exit code."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from pipeline.records.locks import StoreLock
+    from pipeline.records.tracking import Tracker, close_dead_runs
+    from pipeline.search import study as studies
+    from pipeline.search import summary as report
+    from pipeline.search.progress import Progress
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     dataset = prepare_sweep(config).dataset  # everything refused before any store is touched
     # Say which stores are used: a sweep started elsewhere would silently start another study.
     print(
@@ -224,7 +248,6 @@ def report_folder(config: Config) -> Path:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> int:
     handle_sigterm()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     with fail_cleanly():
         config = load_config(cfg)
         add_secrets(config.tracking.tracking_uri, config.tracking.storage)

@@ -17,8 +17,6 @@ from pathlib import Path
 import yaml
 
 from models import DeepNetwork, DivergenceError
-from pipeline.errors import ConfigError
-from pipeline.records import plots
 from pipeline.records.pyfunc_model import PYFUNC_ENTRY, model_requirements
 from pipeline.records.tracking import (
     STATUS_FAILED,
@@ -32,7 +30,7 @@ from pipeline.records.tracking import (
 from pipeline.records.uris import mask_password
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
-from pipeline.setup.vocabulary import DATASETS, TASKS, run_metric_name
+from pipeline.setup.vocabulary import DATASETS, run_metric_name
 
 FLUSH_EVERY = 500  # epochs of metrics buffered between writes: one log_batch call each
 
@@ -51,20 +49,8 @@ def network_seed(config: Config) -> int:
     return config.seed if config.train.seed is None else config.train.seed
 
 
-def output_layer(config: Config, dataset: Dataset) -> tuple[str, int]:
-    """The output activation and its number of units, checked against the data's task."""
-    task = TASKS[dataset.task]
-    output = task.output if config.model.output == "auto" else config.model.output
-    if output not in task.outputs:
-        raise ConfigError(
-            f"model.output={output} does not fit dataset {dataset.name!r} ({dataset.task}); "
-            f"allowed: {list(task.outputs)} or auto"
-        )
-    return output, task.output_units(output, dataset.Y_train.shape[0], len(dataset.class_names))
-
-
 def build_network(config: Config, dataset: Dataset) -> DeepNetwork:
-    output, units = output_layer(config, dataset)
+    output, units = dataset.output_layer(config.model.output)
     return DeepNetwork(
         [dataset.n_features, *config.model.hidden_units, units],
         hidden_activation=config.model.hidden_activation,
@@ -123,7 +109,7 @@ def _applies(config: Config) -> dict[str, bool]:
 def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
     """Every value that shapes the run, keyed by its plain name (one name per concept)."""
     d, m, t = config.dataset, config.model, config.train
-    output, _ = output_layer(config, dataset)
+    output, _ = dataset.output_layer(config.model.output)
     source = DATASETS[d.name]
     # Only what applies to this dataset: a digits run has no path, no target, no generator noise.
     applies = {
@@ -301,6 +287,8 @@ def record_artifacts(
 
 
 def log_learning_curves(recorder: RunRecorder, history: dict[str, list[tuple[int, float]]], title: str) -> None:
+    from pipeline.records import plots  # matplotlib: only where a figure is drawn
+
     figure = plots.learning_curves(history, title)
     try:
         recorder.log_figure(figure, "learning_curves.png")

@@ -24,10 +24,6 @@ import urllib.request
 from base64 import b64encode
 from urllib.parse import urlsplit, urlunsplit
 
-import sqlalchemy
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
-
 from pipeline.errors import ConfigError
 from pipeline.records.uris import mask_password
 
@@ -164,6 +160,11 @@ def _why(reason: object, timeout: float) -> str:
 
 # ----- a database server -------------------------------------------------------------------------------
 def _database_problem(uri: str, timeout: float) -> str | None:
+    # Imported here: only a database server needs SQLAlchemy, and a sweep on SQLite files starts sooner.
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
     shown = mask_password(uri)
     try:
         url = make_url(uri)

@@ -28,6 +28,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from pipeline.errors import ConfigError
 from pipeline.interrupts import critical
 from pipeline.records.locks import StoreLock, create_atomically, enable_wal, process_alive
+from pipeline.records.new_store import create_schema
 from pipeline.records.pyfunc_model import model_signature
 from pipeline.records.uris import absolute_path, absolute_sqlite_uri, mask_password, sqlite_file
 
@@ -73,7 +74,7 @@ def client(tracking_uri: str) -> MlflowClient:
     with StoreLock(tracking_uri, "init"):
         database = sqlite_file(tracking_uri)
         if database is not None and not database.exists():
-            create_atomically(database, lambda uri: MlflowClient(uri).search_experiments(max_results=1))
+            create_atomically(database, create_schema)  # from a migrated empty template: milliseconds
         store = MlflowClient(tracking_uri)
         store.search_experiments(max_results=1)  # the schema exists once this returns
         enable_wal(tracking_uri)

@@ -30,7 +30,6 @@ from pipeline.records.tracking import (
     reopen_run,
 )
 from pipeline.records.uris import mask_password
-from pipeline.search import report
 from pipeline.search.outcomes import Outcome, outcome_of
 from pipeline.search.study import STOPPED_ATTR, dead_trials, fail_and_retry, fail_stale_trials
 from pipeline.setup.config import Config
@@ -291,6 +290,8 @@ def write_report(
     folder: Path,
 ) -> Path:
     """Build the study report, write it to ``folder/<study>.html`` and log it (and its PNGs) to the parent run."""
+    from pipeline.search import report  # matplotlib: imported when the report is drawn, not at the start
+
     trials = study.get_trials(deepcopy=False)
     metric = config.search.metrics[0]
     reverse = config.search.directions[0] == "maximize"

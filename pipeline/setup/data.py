@@ -80,6 +80,18 @@ class Dataset:
     input_multiplier: tuple[float, ...] = ()  # raw feature row x -> network input x * multiplier + shift
     input_shift: tuple[float, ...] = ()
 
+    def output_layer(self, output: str) -> tuple[str, int]:
+        """The output activation (``model.output``; ``auto`` follows the task) and its number of units,
+        checked against this dataset's task."""
+        task = TASKS[self.task]
+        chosen = task.output if output == "auto" else output
+        if chosen not in task.outputs:
+            raise ConfigError(
+                f"model.output={chosen} does not fit dataset {self.name!r} ({self.task}); "
+                f"allowed: {list(task.outputs)} or auto"
+            )
+        return chosen, task.output_units(chosen, self.Y_train.shape[0], len(self.class_names))
+
     def preprocessing(self) -> dict[str, object]:
         """What a deployed model needs to go from raw feature rows to predictions, as JSON-ready data."""
         return {
