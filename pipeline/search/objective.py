@@ -18,6 +18,7 @@ from pipeline.errors import write_failed
 from pipeline.interrupts import critical
 from pipeline.records.tracking import RunRecorder, Tracker
 from pipeline.search.outcomes import OUTCOME_ATTR, Outcome
+from pipeline.search.pruning import TrialPruning
 from pipeline.search.space import apply, suggest
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
@@ -133,21 +134,22 @@ class Objective:
         metric, report_every = self.config.search.metrics[0], self.config.pruner.report_every
         multi = self.config.search.multi_objective
         last: dict[str, float] = {}
+        pruning: TrialPruning | None = None  # set inside the try below: its storage read may fail
 
         def report(epoch: int, metrics: dict[str, float]) -> None:
             last.update(metrics)
             last["epoch"] = epoch
-            # Several objectives cannot be pruned (the pre-flight refuses a pruner): nothing to report.
-            if not multi and epoch % report_every == 0 and metric in metrics:
+            if pruning is not None and epoch % report_every == 0 and metric in metrics:
                 with critical():  # an Optuna write: a signal waits until it is done
-                    trial.report(metrics[metric], epoch)
-                    prune = trial.should_prune()
+                    prune = pruning.report(metrics[metric], epoch)
                 if prune:
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}: {metric}={metrics[metric]:.6g}")
 
         try:  # from here on, whatever happens closes the run with the trial's outcome
             with critical():
                 trial.set_user_attr("mlflow_run_id", recorder.run_id)
+            # Several objectives cannot be pruned (the pre-flight refuses a pruner): nothing to report.
+            pruning = None if multi else TrialPruning(trial)
             start_record(recorder, config, self.dataset, {"trial_number": str(trial.number)})
             tracking = self.config.tracking
             result = train_and_record(

@@ -1,0 +1,89 @@
+"""``pipeline.search.pruning``: the same decisions as ``trial.should_prune()``, from one read per trial."""
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from pipeline.search.pruning import TrialPruning
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _curve(rng: np.random.Generator, steps: int) -> list[float]:
+    return list(np.cumsum(rng.uniform(0, 0.1, steps)) + rng.uniform(0, 0.3))
+
+
+@pytest.mark.parametrize(
+    ("pruner", "direction"),
+    [
+        (optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2, interval_steps=1), "maximize"),
+        (optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0, interval_steps=3), "minimize"),
+        (optuna.pruners.PercentilePruner(25.0, n_startup_trials=2, n_warmup_steps=1), "maximize"),
+        (optuna.pruners.HyperbandPruner(min_resource=1, max_resource=12, reduction_factor=3), "maximize"),
+        (optuna.pruners.NopPruner(), "maximize"),
+    ],
+)
+def _decisions(storage: str, pruner, direction: str, ours: bool) -> list[tuple[int, int, bool]]:
+    """Every (trial, step, prune?) of a 14-trial study decided by TrialPruning or by Optuna itself
+    (two separate studies: Hyperband's decisions write to the trial, so they are asked once each)."""
+    # One name for both: Hyperband assigns brackets by hashing it.
+    study = optuna.create_study(storage=storage, study_name="pruning", direction=direction, pruner=pruner)
+    rng = np.random.default_rng(0)
+    decisions = []
+    for number in range(14):
+        trial = study.ask()
+        pruning = TrialPruning(trial) if ours else None
+        curve = _curve(rng, 12)
+        if number % 5 == 4:
+            curve[6] = float("nan")  # a NaN report prunes under a percentile pruner
+        pruned = False
+        for step, value in enumerate(curve):
+            if pruning is not None:
+                pruned = bool(pruning.report(value, step))
+            else:
+                trial.report(value, step)
+                pruned = bool(trial.should_prune())
+            decisions.append((number, step, pruned))
+            if pruned:
+                break
+        study.tell(trial, state=TrialState.PRUNED) if pruned else study.tell(trial, curve[-1])
+    return decisions
+
+
+@pytest.mark.parametrize(
+    ("make_pruner", "direction"),
+    [
+        (lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2, interval_steps=1), "maximize"),
+        (lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0, interval_steps=3), "minimize"),
+        (lambda: optuna.pruners.PercentilePruner(25.0, n_startup_trials=2, n_warmup_steps=1), "maximize"),
+        (lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=12, reduction_factor=3), "maximize"),
+        (optuna.pruners.NopPruner, "maximize"),
+    ],
+)
+def test_decisions_equal_optunas_own_at_every_report(tmp_path: Path, make_pruner, direction: str) -> None:
+    ours = _decisions(f"sqlite:///{tmp_path}/ours.db", make_pruner(), direction, ours=True)
+    optunas = _decisions(f"sqlite:///{tmp_path}/optuna.db", make_pruner(), direction, ours=False)
+    assert ours == optunas
+    assert len(ours) > 50
+    if make_pruner is not optuna.pruners.NopPruner:
+        assert any(pruned for _, _, pruned in ours), "the case prunes some trials"
+
+
+def test_a_value_reported_twice_at_one_step_keeps_the_first(tmp_path: Path) -> None:
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
+    )
+    for value in (1.0, 2.0):
+        trial = study.ask()
+        for step in range(3):
+            trial.report(value, step)
+        study.tell(trial, value)
+    trial = study.ask()
+    pruning = TrialPruning(trial)
+    assert bool(pruning.report(0.5, 0)) is True
+    with pytest.warns(UserWarning):
+        assert pruning.report(9.0, 0) == trial.should_prune()
+    assert pruning.reported == {0: 0.5} == trial.study.trials[-1].intermediate_values
