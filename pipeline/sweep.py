@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import hydra
 from omegaconf import DictConfig
 
-from pipeline.console import Terminated, add_secrets, fail_cleanly, handle_sigterm, mask_output
+from pipeline.console import Terminated, add_secrets, fail_cleanly, handle_sigterm, mask_output, run_to_exit
 from pipeline.preflight import load_config, prepare_sweep
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.setup.config import Config, register_schemas
@@ -259,4 +259,4 @@ def main(cfg: DictConfig) -> int:
 
 if __name__ == "__main__":
     mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
-    main()
+    run_to_exit(main)

@@ -7,21 +7,20 @@ Examples::
     python -m pipeline.train experiment=course_cat_4layer dataset.path=../data/course
 """
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-from pipeline.console import add_secrets, fail_cleanly, handle_sigterm, mask_output, print_result
+from pipeline.console import add_secrets, fail_cleanly, handle_sigterm, mask_output, print_result, run_to_exit
 from pipeline.preflight import load_config, prepare_training
 from pipeline.setup.config import register_schemas
-from pipeline.training import train_once
 
 register_schemas()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
+    from pipeline.training import train_once  # MLflow: not needed for --help or a refused override
+
     handle_sigterm()
     with fail_cleanly():
         config = load_config(cfg)
@@ -33,4 +32,4 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
-    sys.exit(main())
+    run_to_exit(main)

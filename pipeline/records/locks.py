@@ -6,10 +6,12 @@ SQLite stores serve one machine: a lock file beside the database is enough. Post
 serve many: a session-level advisory lock in the database itself. Other stores get no lock.
 """
 
+import atexit
 import contextlib
 import fcntl
 import os
 import sqlite3
+import weakref
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -90,6 +92,25 @@ def _commit_without_fsync(connection: object, _record: object) -> None:
     """
     if isinstance(connection, sqlite3.Connection):
         connection.execute("PRAGMA synchronous=NORMAL")
+
+
+_sqlite_engines: "weakref.WeakSet[sqlalchemy.Engine]" = weakref.WeakSet()
+
+
+@sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "engine_connect")
+def _remember_sqlite_engine(connection: sqlalchemy.Connection) -> None:
+    if connection.engine.dialect.name == "sqlite":
+        _sqlite_engines.add(connection.engine)
+
+
+@atexit.register
+def close_sqlite_stores() -> None:
+    """Close this process's SQLite connections at exit, so that the last one out folds the write-ahead
+    log back into the database file and removes it: ``mlflow.db`` alone then holds every record, even
+    when the process leaves without the interpreter's teardown (``pipeline.console.run_to_exit``)."""
+    for engine in list(_sqlite_engines):
+        with contextlib.suppress(Exception):  # exiting: a store that cannot close now keeps its log file
+            engine.dispose()
 
 
 def enable_wal(store_uri: str) -> None:

@@ -51,7 +51,9 @@ class ReportInput:
 
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    # The figures lay themselves out (constrained layout) when drawn: one draw per PNG; a tight
+    # bounding box would draw each twice (docs/BENCHMARKS.md, summary).
+    figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return buffer.getvalue()
 
@@ -79,7 +81,7 @@ def _param_names(trials: list[FrozenTrial]) -> list[str]:
 def slice_figure(data: ReportInput, name: str) -> Figure:
     """The metric against one hyperparameter: complete trials as dots, pruned ones as faint crosses
     at their last reported value (an early epoch's value, not comparable to a final one)."""
-    figure, axes = plt.subplots(figsize=(5.2, 3.6))
+    figure, axes = plt.subplots(figsize=(5.2, 3.6), layout="constrained")
     trials = [t for t in data.study.get_trials(deepcopy=False) if name in t.params]
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     pruned = [(t, _last_value(t)) for t in trials if t.state == TrialState.PRUNED]
@@ -135,7 +137,7 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
 
 def history_figure(data: ReportInput) -> Figure:
     """Every trial's metric in trial order, complete and pruned told apart, and the best so far."""
-    figure, axes = plt.subplots(figsize=(7.5, 3.8))
+    figure, axes = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
     trials = data.study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     pruned = [(t.number, _last_value(t)) for t in trials if t.state == TrialState.PRUNED]
@@ -166,7 +168,7 @@ def history_figure(data: ReportInput) -> Figure:
 
 def curves_figure(data: ReportInput, top: list[FrozenTrial], pruned: list[FrozenTrial]) -> Figure:
     """``val_<score>`` (or the metric) and ``train_cost`` per epoch: the best trials in full, pruned faint."""
-    figure, (score_axes, cost_axes) = plt.subplots(1, 2, figsize=(11, 3.9))
+    figure, (score_axes, cost_axes) = plt.subplots(1, 2, figsize=(11, 3.9), layout="constrained")
     score_key = data.metric if data.metric.startswith(("val_", "train_")) else "val_accuracy"
     for axes, key in ((score_axes, score_key), (cost_axes, "train_cost")):
         for trial in pruned:
@@ -185,13 +187,13 @@ def curves_figure(data: ReportInput, top: list[FrozenTrial], pruned: list[Frozen
         axes.legend(fontsize=8, loc="best")
     score_axes.set_title(f"{score_key} per epoch")
     cost_axes.set_title("train_cost per epoch")
-    figure.tight_layout()
+
     return figure
 
 
 def pareto_figure(data: ReportInput) -> Figure:
     """The first two objectives of every complete trial, the Pareto set highlighted."""
-    figure, axes = plt.subplots(figsize=(6.5, 4.5))
+    figure, axes = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
     complete = [t for t in data.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     pareto = {t.number for t in data.study.best_trials}
     others = [t for t in complete if t.number not in pareto]
@@ -212,7 +214,7 @@ def pareto_figure(data: ReportInput) -> Figure:
 
 def importance_figure(importances: dict[str, float]) -> Figure:
     names = list(importances)[::-1]
-    figure, axes = plt.subplots(figsize=(6, 0.45 * len(names) + 1.2))
+    figure, axes = plt.subplots(figsize=(6, 0.45 * len(names) + 1.2), layout="constrained")
     axes.barh(names, [importances[n] for n in names], color=COMPLETE_COLOUR)
     axes.set_xlabel("importance (fANOVA share of the metric's variance)")
     axes.set_title("hyperparameter importances")
@@ -237,7 +239,7 @@ def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
     """One vertical axis per hyperparameter (scaled to its own range; log where searched so), one line
     per complete trial coloured by the metric, the best drawn on top."""
     complete = [t for t in data.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    figure, axes = plt.subplots(figsize=(max(6.5, 1.5 * len(names) + 2), 4.2))
+    figure, axes = plt.subplots(figsize=(max(6.5, 1.5 * len(names) + 2), 4.2), layout="constrained")
     columns, labels = [], []  # labels: (position 0..1, text) per axis
     for name in names:
         raw = [t.params.get(name) for t in complete]

@@ -7,6 +7,7 @@ import math
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 import pandas as pd
@@ -35,6 +36,9 @@ from pipeline.search.study import STOPPED_ATTR, dead_trials, fail_and_retry, fai
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import final_metrics
+
+if TYPE_CHECKING:
+    from pipeline.search.drawing import Drawing
 from pipeline.training import config_yaml, log_learning_curves, log_network_model
 
 PARENT_ATTR = "mlflow_parent_run_id"
@@ -214,8 +218,13 @@ def finish(
         }
     )
     rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
-    report_path = write_report(study, tracker, parent, config, best.params, rerun, report_folder)
-    version = publish_best(tracker, best_run, config, dataset)
+    drawing = start_report(study, tracker, config, best.params, rerun)
+    try:
+        version = publish_best(tracker, best_run, config, dataset)  # while the report is drawn
+    except BaseException:
+        drawing.cancel()
+        raise
+    report_path = write_report(drawing, study.study_name, parent, report_folder)
     parent.finish(STATUS_FINISHED)
     print(leaderboard(table, tracker, config, dataset))
     print(describe_counts(counts))
@@ -280,17 +289,16 @@ def log_params_of(config: Config) -> set[str]:
     return names
 
 
-def write_report(
+def start_report(
     study: optuna.Study,
     tracker: Tracker,
-    parent: RunRecorder,
     config: Config,
     best_params: dict[str, object],
     rerun: str,
-    folder: Path,
-) -> Path:
-    """Build the study report, write it to ``folder/<study>.html`` and log it (and its PNGs) to the parent run."""
+) -> "Drawing":
+    """Read what the study report shows and start drawing it (on the other core: ``drawing``)."""
     from pipeline.search import report  # matplotlib: imported when the report is drawn, not at the start
+    from pipeline.search.drawing import Drawing, snapshot, start_drawing
 
     trials = study.get_trials(deepcopy=False)
     metric = config.search.metrics[0]
@@ -304,7 +312,7 @@ def write_report(
         if "mlflow_run_id" in trial.user_attrs
     }
     data = report.ReportInput(
-        study,
+        snapshot(study),
         metric,
         config.search.directions[0],
         log_params_of(config),
@@ -315,12 +323,18 @@ def write_report(
         metrics=config.search.metrics,
         directions=config.search.directions,
     )
-    rendered = report.build(data)
+    drawing: Drawing = start_drawing(data)
+    return drawing
+
+
+def write_report(drawing: "Drawing", study_name: str, parent: RunRecorder, folder: Path) -> Path:
+    """Log the drawn report (and its PNGs) to the parent run and write it to ``folder/<study>.html``."""
+    rendered = drawing.result()
     for name, png in rendered.figures.items():
         parent.save_artifact(f"plots/{name}", lambda path, png=png: path.write_bytes(png))
     parent.log_text(rendered.html, "report.html")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_file_name(study.study_name)}.html"
+    path = folder / f"{_file_name(study_name)}.html"
     temporary = path.with_name(f".partial-{path.name}")
     temporary.write_text(rendered.html, encoding="utf-8")
     temporary.replace(path)

@@ -1,0 +1,105 @@
+"""The study report drawn on the other core while this process publishes the best model.
+
+Drawing the report's figures is most of the end-of-sweep summary (about 1.7 s of matplotlib on the
+test machine) and registering the best model is most of the rest (about 0.9 s of MLflow); the two
+do not depend on each other, and a sweep machine has at least two cores. ``start_drawing`` forks a
+child that draws the report from an in-memory copy of the study's trials (it never touches a store
+connection: SQLite's must not cross a fork) and sends the rendered report back through a pipe;
+``Drawing.result`` collects it. Where fork is unavailable, or the child fails, crashes or takes too
+long, the report is drawn here instead: the same function on the same data, so the same report.
+"""
+
+import os
+import pickle
+import select
+import signal
+import time
+from collections.abc import Callable
+
+import optuna
+
+from pipeline.search import report
+
+# A child that has not answered by then is stopped and the report drawn here (a 1000-trial study
+# draws in a few seconds; this only guards against a child stuck on a lock inherited at the fork).
+TIMEOUT_SECONDS = 120.0
+
+
+def snapshot(study: optuna.Study) -> optuna.Study:
+    """An in-memory study holding the same trials (same numbers, states, values, attributes)."""
+    copy = optuna.create_study(directions=study.directions, study_name=study.study_name)
+    copy.add_trials(study.get_trials(deepcopy=False))
+    return copy
+
+
+class Drawing:
+    """A report being drawn; ``result()`` returns it (drawing it here if the child did not)."""
+
+    def __init__(self, data: report.ReportInput, draw: Callable[[report.ReportInput], report.Report]) -> None:
+        self.data = data
+        self.draw = draw
+        self.pid: int | None = None
+        self.pipe: int | None = None
+        if hasattr(os, "fork"):
+            self._fork()
+
+    def _fork(self) -> None:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: draw, send, leave without running anything of the parent's at exit
+            code = 1
+            try:
+                os.close(read)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C or SIGTERM simply end the child
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                payload = pickle.dumps(self.draw(self.data), protocol=pickle.HIGHEST_PROTOCOL)
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(write, view) :]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.pid, self.pipe = pid, read
+
+    def cancel(self) -> None:
+        """Stop the child (the summary failed before collecting the report)."""
+        if self.pid is not None:
+            os.close(self.pipe)
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+    def result(self) -> report.Report:
+        received = self._receive() if self.pid is not None else None
+        self.pid = None
+        return received if received is not None else self.draw(self.data)
+
+    def _receive(self) -> report.Report | None:
+        chunks, deadline, finished = [], time.monotonic() + TIMEOUT_SECONDS, False
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.pipe], [], [], left)[0]:
+                    return None
+                chunk = os.read(self.pipe, 1 << 20)
+                if not chunk:
+                    finished = True
+                    break
+                chunks.append(chunk)
+        finally:  # on a timeout, or Ctrl-C / SIGTERM here, the child is stopped, never left behind
+            os.close(self.pipe)
+            if not finished:
+                os.kill(self.pid, signal.SIGKILL)
+            _, status = os.waitpid(self.pid, 0)
+        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+            return None
+        try:
+            return pickle.loads(b"".join(chunks))
+        except Exception:  # a truncated message: draw it here
+            return None
+
+
+def start_drawing(data: report.ReportInput) -> Drawing:
+    """Start drawing the report of ``data`` (whose ``study`` should be a ``snapshot``)."""
+    return Drawing(data, report.build)
