@@ -5,7 +5,6 @@ import io
 import os
 import re
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -84,10 +83,11 @@ def run_to_exit(main: Callable[[], object]) -> NoReturn:
 
     After a sweep the interpreter spends 0.5-0.9 s freeing every loaded module one object at a time
     (MLflow, pandas, matplotlib, scikit-learn; docs/BENCHMARKS.md), longer than many trials. Nothing
-    of ours needs it: every store write is committed when it is made, and what must happen at exit
-    happens here first: other threads are joined, the ``atexit`` handlers run (MLflow's, logging's,
-    multiprocessing's), stdout and stderr are flushed. Then ``os._exit``. An exception other than
-    ``SystemExit`` leaves the normal way, with its traceback.
+    of ours needs it: every store write is committed when it is made, every call of ours waits for
+    its result (threads still alive are idle pool workers, e.g. MLflow's download pool), and what
+    must happen at exit happens here first: the ``atexit`` handlers run (MLflow's, logging's,
+    multiprocessing's, and ``records.locks``' closing of the SQLite stores), stdout and stderr are
+    flushed. Then ``os._exit``. An exception other than ``SystemExit`` leaves the normal way.
     """
     try:
         main()
@@ -99,10 +99,7 @@ def run_to_exit(main: Callable[[], object]) -> NoReturn:
     elif not isinstance(code, int):  # sys.exit("message"): printed, exit 1, as Python does
         print(code, file=sys.stderr)
         code = 1
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
+    atexit._run_exitfuncs()  # the handlers Python would run at exit, in its order
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             if stream is not None:
