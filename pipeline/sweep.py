@@ -13,7 +13,10 @@ trials have finished in total. Exit codes: 0 done, 1 refused input or a trial cr
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import multiprocessing.connection
+import multiprocessing.context
 import signal
 import sys
 import time
@@ -112,8 +115,35 @@ def retry_dead_trials(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) ->
         close_stale_runs(tracker, runs, "the worker running this trial died (killed or out of memory); it was retried")
 
 
-def _worker_entry(config: Config, parent_run_id: str, worker: int, deadline: float | None) -> None:
-    """A worker process: exits 143 on SIGTERM, 1 when a trial hit a bug.
+class _Worker:
+    """A worker process started with the command: it imports and loads the data while this process
+    checks the config and prepares the stores, then waits for the word to start (the parent run's id)."""
+
+    def __init__(self, context: multiprocessing.context.SpawnContext, config: Config, index: int) -> None:
+        receive, self._send = context.Pipe(duplex=False)
+        self.process = context.Process(target=_worker_entry, args=(config, index, receive), name=f"worker-{index}")
+        self.process.start()
+        receive.close()  # the child has its own end now
+
+        self.started = False
+
+    def start(self, parent_run_id: str, deadline: float | None) -> None:
+        self._send.send((parent_run_id, deadline))
+        self.started = True
+
+    def cancel(self) -> None:
+        """Stop a worker that was never told to start (the command stops before any trial): it has
+        created nothing and holds nothing, so it ends at once, without waiting for its imports."""
+        if not self.started and self.process.is_alive():
+            self.process.terminate()
+        with contextlib.suppress(OSError):
+            self._send.close()
+
+
+def _worker_entry(config: Config, worker: int, start: multiprocessing.connection.Connection) -> None:
+    """A worker process: exits 143 on SIGTERM, 1 when a trial hit a bug, 0 without a word if the
+    command ended before the stores existed (refused input: the command itself says why; it stops a
+    waiting worker with SIGTERM, which ends it at once: no handler is installed before the start).
 
     Ctrl-C in a terminal reaches every process of the group; the workers ignore it and let the
     command, which gets it too, stop them with one SIGTERM each (two signals could interrupt a
@@ -122,30 +152,53 @@ def _worker_entry(config: Config, parent_run_id: str, worker: int, deadline: flo
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     mask_output()
     add_secrets(config.tracking.tracking_uri, config.tracking.storage)
+    dataset = _preload(config)
     try:
-        run_worker(config, parent_run_id, worker, deadline, one_thread=True)
+        message = start.recv()
+    except EOFError:  # the command ended (or was killed) before the stores existed
+        return
+    parent_run_id, deadline = message
+    try:
+        run_worker(config, parent_run_id, worker, deadline, one_thread=True, dataset=dataset)
     except Terminated:
         sys.exit(143)
     except KeyboardInterrupt:
         sys.exit(130)
 
 
-def run_workers(config: Config, parent_run_id: str, deadline: float | None, dataset: Dataset) -> int:
+def _preload(config: Config) -> Dataset | None:
+    """Everything a worker imports, and its data, before the command has the stores ready: the
+    worker then starts trials as soon as it is told to. ``None`` where the data do not load (the
+    command's pre-flight reports why and stops; a worker told to go loads them again)."""
+    import pipeline.search.objective  # noqa: F401 (Optuna, MLflow and the training code)
+    from pipeline.setup.data import load
+
+    try:
+        return load(config.dataset, config.seed)
+    except Exception:
+        return None
+
+
+def start_workers(config: Config) -> list[_Worker]:
+    """Workers 1..N-1 (this process is worker 0), started now so that their imports and data loading
+    overlap this process's pre-flight and store preparation; fresh interpreters (``spawn``): no
+    inherited locks or connections."""
+    context = multiprocessing.get_context("spawn")
+    return [_Worker(context, config, index) for index in range(1, config.search.workers)]
+
+
+def run_workers(
+    config: Config, parent_run_id: str, deadline: float | None, dataset: Dataset, workers: list[_Worker]
+) -> int:
     """Run ``search.workers`` workers against the same storage; returns 1 if one hit a bug, else 0.
 
     A worker killed by a signal does not stop the sweep: its trial is retried and the budget finished.
-
-    This process is worker 0: its imports are done, so it starts trials at once while workers
-    1..N-1 start as fresh interpreters (several seconds of imports each).
+    This process is worker 0; ``workers`` are the others, waiting (``start_workers``).
     """
-    context = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited locks or connections
-    others = [
-        context.Process(target=_worker_entry, args=(config, parent_run_id, index, deadline), name=f"worker-{index}")
-        for index in range(1, config.search.workers)
-    ]
-    for process in others:
-        process.start()
+    others = [worker.process for worker in workers]
     try:
+        for worker in workers:
+            worker.start(parent_run_id, deadline)
         run_worker(config, parent_run_id, 0, deadline, one_thread=True, dataset=dataset)
         for process in others:
             process.join()
@@ -168,6 +221,17 @@ def run_workers(config: Config, parent_run_id: str, deadline: float | None, data
 
 def sweep(config: Config) -> int:
     """Create or resume the study, run its trials, and record the summary; returns the exit code."""
+    workers = start_workers(config)  # they import while this process checks and prepares
+    try:
+        return _sweep(config, workers)
+    finally:
+        for worker in workers:
+            worker.cancel()  # a no-op for a worker that started; stops one that never will
+        for worker in workers:
+            worker.process.join()
+
+
+def _sweep(config: Config, workers: list[_Worker]) -> int:
     import optuna
     from optuna.trial import TrialState
 
@@ -211,7 +275,7 @@ def sweep(config: Config) -> int:
             if config.search.workers == 1:
                 run_worker(config, parent.run_id, 0, deadline, one_thread=False, dataset=dataset)
             else:
-                status = run_workers(config, parent.run_id, deadline, dataset)
+                status = run_workers(config, parent.run_id, deadline, dataset, workers)
                 if status:  # another worker hit a bug or was killed: stop as a crash would
                     raise WorkerFailedError(f"a worker process exited with code {status}; see its output above")
         except KeyboardInterrupt as interrupt:
