@@ -368,7 +368,7 @@ class TrialRun:
         return statistics.median(chosen) if chosen else math.nan
 
 
-# ----- what-ifs: proposals of docs/PROFILE-NOTES.md simulated in this process only (--what-if) -----------
+# ----- what-ifs: proposals (docs/BENCHMARKS.md, before/after) simulated in this process only (--what-if) -----------
 def _sqlite_normal() -> Callable[[], None]:
     """Every new SQLite connection (Optuna's and MLflow's engines) with ``PRAGMA synchronous=NORMAL``: in WAL
     mode a commit then no longer waits for an fsync (still safe against killed processes, not power loss)."""
@@ -885,9 +885,7 @@ def figure_first(root: Path, repeats: int) -> None:
         to_first = [run.first("fit")["start"] - run.launched for run in runs]
         existing = []  # the stores exist already (a new study in them): no schema creation
         for index in range(repeats):
-            again = sweep_command(
-                warm, f"study_name=again-{index}", probe=True, stop_at_first_fit=True, phases=False
-            )
+            again = sweep_command(warm, f"study_name=again-{index}", probe=True, stop_at_first_fit=True, phases=False)
             existing.append(again.first("fit")["start"] - again.launched)
         typical = sweep_command(fresh(root, "first"), probe=True, stop_at_first_fit=True)  # for its phases
         peer = []

@@ -124,7 +124,6 @@ class _Worker:
         self.process = context.Process(target=_worker_entry, args=(config, index, receive), name=f"worker-{index}")
         self.process.start()
         receive.close()  # the child has its own end now
-
         self.started = False
 
     def start(self, parent_run_id: str, deadline: float | None) -> None:
