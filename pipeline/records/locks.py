@@ -149,8 +149,13 @@ def create_atomically(database: Path, create: Callable[[str], object]) -> None:
         finally:
             os.close(directory)
     finally:
-        for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm"), Path(f"{temporary}-journal")):
-            leftover.unlink(missing_ok=True)
+        remove_database(temporary)
+
+
+def remove_database(database: Path) -> None:
+    """Delete a SQLite file and the log files SQLite may keep beside it."""
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"), Path(f"{database}-journal")):
+        path.unlink(missing_ok=True)
 
 
 def process_alive(pid: int) -> bool:

@@ -18,9 +18,8 @@ from pathlib import Path
 import mlflow
 from mlflow import MlflowClient
 
-from pipeline.records.locks import create_atomically
-
-_SQLITE = "sqlite:///"
+from pipeline.records.locks import create_atomically, remove_database
+from pipeline.records.uris import sqlite_file
 
 
 def cache_folder() -> Path:
@@ -37,30 +36,24 @@ def template_path() -> Path:
 def create_schema(uri: str) -> None:
     """Give the new, still unnamed store at ``uri`` (a ``sqlite:///`` file) MLflow's schema and its
     ``Default`` experiment; ``create_atomically`` then renames it into place."""
-    database = Path(uri[len(_SQLITE) :])
     template = _template()
-    if template is not None:
+    if template is None:
+        _open(uri)
+        return
+    database = sqlite_file(uri)
+    try:
+        shutil.copyfile(template, database)
+        _open(uri)
+    except Exception:  # a damaged or foreign template: forget it, migrate this store as MLflow does
+        template.unlink(missing_ok=True)
+        remove_database(database)
+        # Under another name: MLflow keeps what it opened at ``uri`` for the rest of the process.
+        migrated = database.with_name(f"{database.name}.migrated")
         try:
-            shutil.copyfile(template, database)
-            _open(uri)
-            return
-        except Exception:  # a damaged or foreign template: forget it, migrate this store as MLflow does
-            template.unlink(missing_ok=True)
-            _remove(database)
-            # Under another name: MLflow keeps what it opened at ``uri`` for the rest of the process.
-            migrated = database.with_name(f"{database.name}.migrated")
-            try:
-                _open(f"{_SQLITE}{migrated}")
-                os.replace(migrated, database)
-            finally:
-                _remove(migrated)
-            return
-    _open(uri)
-
-
-def _remove(database: Path) -> None:
-    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"), Path(f"{database}-journal")):
-        path.unlink(missing_ok=True)
+            _open(f"sqlite:///{migrated}")
+            os.replace(migrated, database)
+        finally:
+            remove_database(migrated)
 
 
 def _open(uri: str) -> None:
@@ -85,6 +78,6 @@ def _template() -> Path | None:
 def _empty_schema(uri: str) -> None:
     """MLflow's migrated schema with no experiment in it (MLflow's own first open adds ``Default``)."""
     _open(uri)
-    with contextlib.closing(sqlite3.connect(uri[len(_SQLITE) :], timeout=60)) as connection, connection:
+    with contextlib.closing(sqlite3.connect(sqlite_file(uri), timeout=60)) as connection, connection:
         connection.execute("DELETE FROM experiment_tags")
         connection.execute("DELETE FROM experiments")

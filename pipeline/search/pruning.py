@@ -44,16 +44,16 @@ class TrialPruning:
         self.pruner = trial.study.pruner
         self.reported: dict[int, float] = {}
         # NopPruner never prunes; a percentile (median) pruner needs only the complete trials.
-        self._local = isinstance(self.pruner, PercentilePruner)
-        self._view = _CompleteAtStart(trial.study) if self._local else None
+        self._never = isinstance(self.pruner, NopPruner)
+        self._view = _CompleteAtStart(trial.study) if isinstance(self.pruner, PercentilePruner) else None
 
     def report(self, value: float, step: int) -> bool:
         self.trial.report(value, step)
         if step not in self.reported:  # Optuna keeps the first value reported at a step
             self.reported[step] = float(value)
-        if isinstance(self.pruner, NopPruner):
+        if self._never:
             return False
-        if not self._local:
+        if self._view is None:
             return self.trial.should_prune()
         return self.pruner.prune(self._view, self._frozen())
 

@@ -187,7 +187,6 @@ def curves_figure(data: ReportInput, top: list[FrozenTrial], pruned: list[Frozen
         axes.legend(fontsize=8, loc="best")
     score_axes.set_title(f"{score_key} per epoch")
     cost_axes.set_title("train_cost per epoch")
-
     return figure
 
 

@@ -298,7 +298,7 @@ def start_report(
 ) -> "Drawing":
     """Read what the study report shows and start drawing it (on the other core: ``drawing``)."""
     from pipeline.search import report  # matplotlib: imported when the report is drawn, not at the start
-    from pipeline.search.drawing import Drawing, snapshot, start_drawing
+    from pipeline.search.drawing import snapshot, start_drawing
 
     trials = study.get_trials(deepcopy=False)
     metric = config.search.metrics[0]
@@ -323,8 +323,7 @@ def start_report(
         metrics=config.search.metrics,
         directions=config.search.directions,
     )
-    drawing: Drawing = start_drawing(data)
-    return drawing
+    return start_drawing(data)
 
 
 def write_report(drawing: "Drawing", study_name: str, parent: RunRecorder, folder: Path) -> Path:
