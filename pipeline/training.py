@@ -88,10 +88,15 @@ def fit_settings(config: Config) -> dict[str, object]:
 
 
 def _applies(config: Config) -> dict[str, bool]:
-    """Which optional model and training settings shape this run (the others are not logged)."""
-    m, t = config.model, config.train
+    """Which dataset, model and training settings shape this run (the others are not logged)."""
+    m, t, source = config.model, config.train, DATASETS[config.dataset.name]
     dropout = any(p < 1 for p in (m.keep_prob if isinstance(m.keep_prob, list) else [m.keep_prob]))
     return {
+        "dataset_path": "path" in source.needs,
+        "target": "target" in source.needs,
+        "test_fraction": not source.given_test,
+        "n_samples": source.generated,
+        "noise": source.generated,
         "momentum": t.optimizer == "momentum",
         "beta1": t.optimizer == "adam",
         "beta2": t.optimizer in ("adam", "rmsprop"),
@@ -110,15 +115,6 @@ def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
     """Every value that shapes the run, keyed by its plain name (one name per concept)."""
     d, m, t = config.dataset, config.model, config.train
     output, _ = dataset.output_layer(config.model.output)
-    source = DATASETS[d.name]
-    # Only what applies to this dataset: a digits run has no path, no target, no generator noise.
-    applies = {
-        "dataset_path": "path" in source.needs,
-        "target": "target" in source.needs,
-        "test_fraction": not source.given_test,
-        "n_samples": source.generated,
-        "noise": source.generated,
-    }
     data = {
         "dataset_path": d.path,
         "target": d.target,
@@ -128,7 +124,7 @@ def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
         "n_samples": d.n_samples,
         "noise": d.noise,
     }
-    applies = _applies(config)
+    applies = _applies(config)  # a digits run has no path, no target, no generator noise; SGD no β
     optional = {
         "momentum": t.momentum,
         "beta1": t.beta1,
