@@ -55,6 +55,9 @@ Draw = Callable[[int, int], np.ndarray]
 
 def _generator_draws(rng: np.random.Generator | None, seed: int | None) -> Draw:
     """The project's generator: ``rng`` (or ``np.random.default_rng(seed)``), one ``standard_normal`` per layer."""
+    if rng is None and seed is None:
+        # default_rng(None) would draw from the OS's entropy: weights nobody could draw again.
+        raise ValueError("initialize_parameters needs rng= or seed= (unseeded weights could not be reproduced)")
     generator = np.random.default_rng(seed) if rng is None else rng
     return lambda n, n_prev: generator.standard_normal((n, n_prev))
 
@@ -117,15 +120,15 @@ def initialize_parameters(
     check_layer_dims(layer_dims)
     generator = resolve_generator(init, generator)
     initializer = INITIALIZERS[init]
-    try:
-        draw = WEIGHT_GENERATORS[generator](rng, seed)
+    try:  # zeros draw nothing, so need no seed
+        draw = WEIGHT_GENERATORS[generator](rng, seed) if initializer.draws else None
     except ValueError as error:
         raise ValueError(f"init={init!r}: {error}") from None
     n_layers = len(layer_dims) - 1
     parameters = {}
     for l in range(1, n_layers + 1):
         n, n_prev = int(layer_dims[l]), int(layer_dims[l - 1])
-        W = draw(n, n_prev) if initializer.draws else np.zeros((n, n_prev))
+        W = np.zeros((n, n_prev)) if draw is None else draw(n, n_prev)
         parameters[f"W{l}"] = initializer.scale(W, n_prev, n_layers).astype(dtype, copy=False)
         parameters[f"b{l}"] = np.zeros((n, 1), dtype=dtype)
     return parameters

@@ -260,6 +260,32 @@ def test_sweep_prints_a_rerun_command_that_reproduces_the_best_trial(small_sweep
     assert "match exactly" in rerun.stdout
 
 
+def test_sweep_names_its_stores_first_and_ends_with_what_this_run_did(small_sweep: Swept) -> None:
+    cwd, result = small_sweep
+    lines = result.stdout.splitlines()
+    # A sweep started in another folder would silently start another study: the first line says where.
+    assert lines[0] == (
+        f"stores: tracking sqlite:///{cwd}/mlruns/mlflow.db, study sqlite:///{cwd}/mlruns/optuna.db"
+        " (study 'digits-sweep')"
+    ), lines[0]
+    assert lines[-1] == "this run: 6 trials; the study: 6 of 6", lines[-1]
+    assert not any(line.startswith(("resuming", "nothing to run")) for line in lines)
+
+
+def test_help_is_the_projects_own_page_with_every_group_option_and_examples(tmp_path: Path) -> None:
+    page = succeeded(run(tmp_path, "pipeline.sweep", "--help")).stdout
+    assert page.startswith("python -m pipeline.sweep: an Optuna study")
+    examples = [line for line in page.splitlines() if line.startswith("  python -m pipeline.sweep")]
+    assert len(examples) == 5, examples
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    for group in ("dataset", "model", "train", "search", "sampler", "pruner", "tracking", "experiment"):
+        listed = next(line for line in page.splitlines() if line.startswith(f"{group}: "))
+        options = sorted(path.stem for path in (conf / group).glob("*.yaml"))
+        assert listed == f"{group}: {', '.join(options)}", (listed, options)
+    assert "\n  n_trials: 40\n" in page  # the composed config follows the groups, every value in it
+    assert "Traceback" not in page and not list(tmp_path.iterdir()), "help must create nothing"
+
+
 # ----- pruning ---------------------------------------------------------------------------------------
 def test_median_pruner_prunes_trials_and_their_runs_say_so(sweep_dir: Path) -> None:
     epochs = 10

@@ -216,3 +216,10 @@ def test_predictions_have_the_course_layout() -> None:
     assert proba.shape == (3, 200) and np.allclose(proba.sum(axis=0), 1.0)
     binary = DeepNetwork([4, 1], output="sigmoid")
     assert set(np.unique(binary.predict(X))) <= {0, 1}
+
+
+def test_weights_are_never_drawn_from_unseeded_randomness() -> None:
+    with pytest.raises(ValueError, match=r"needs rng= or seed="):
+        initialize_parameters([3, 2, 1], init="he")
+    zeros = initialize_parameters([3, 2, 1], init="zeros")  # draws nothing, so needs no seed
+    assert not any(value.any() for value in zeros.values())

@@ -86,3 +86,23 @@ def test_the_data_module_loads_its_libraries_only_when_data_are_loaded() -> None
     code = "import sys; import pipeline.setup.data; print('sklearn' in sys.modules or 'pandas' in sys.modules)"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "False"
+
+
+def third_party_importers(library: str) -> set[str]:
+    """The pipeline modules that import ``library`` (at the top or inside a function)."""
+    found = set()
+    for file in PIPELINE.rglob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text(), filename=str(file))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            if any(name == library or name.startswith(library + ".") for name in names):
+                found.add(module_name(file))
+    return found
+
+
+def test_mlflow_is_reached_only_through_the_records_and_optuna_only_through_the_search() -> None:
+    mlflow = third_party_importers("mlflow")
+    assert mlflow and all(module.startswith("pipeline.records.") for module in mlflow), sorted(mlflow)
+    optuna = third_party_importers("optuna")
+    assert optuna and all(m.startswith("pipeline.search.") or m == "pipeline.sweep" for m in optuna), sorted(optuna)
