@@ -1,6 +1,7 @@
 """Running the project's commands as a user does: real subprocesses, a clean environment."""
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +16,11 @@ ENV = {key: value for key, value in os.environ.items() if key not in ("MLFLOW_TR
 
 def start(module: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start ``python -m module args...`` in ``cwd`` (created if needed), in a process group of its
-    own so that a test's signal reaches the command and its workers only."""
+    own so that a test's signal reaches the command and its workers only.
+
+    The command starts with Ctrl-C's default handling, as from a terminal, even when the suite itself
+    was started in the background (a shell then makes its jobs ignore SIGINT, and so their children).
+    """
     cwd.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [sys.executable, "-m", module, *args],
@@ -25,7 +30,12 @@ def start(module: str, *args: str, cwd: Path, env: dict[str, str] | None = None)
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_as_from_a_terminal,
     )
+
+
+def _as_from_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @contextmanager
