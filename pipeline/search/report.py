@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optuna
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 from optuna.trial import FrozenTrial, TrialState
 
 from pipeline.search.outcomes import Outcome, outcome_of
@@ -68,6 +69,24 @@ def _last_value(trial: FrozenTrial) -> tuple[int, float] | None:
         return None
     epoch = max(trial.intermediate_values)
     return epoch, trial.intermediate_values[epoch]
+
+
+def _is_int(data: ReportInput, name: str) -> bool:
+    """Whether ``name`` was searched as an integer (its axis then shows whole numbers only)."""
+    for trial in data.study.get_trials(deepcopy=False):
+        if name in trial.distributions:
+            return isinstance(trial.distributions[name], optuna.distributions.IntDistribution)
+    return False
+
+
+def _whole_number_axis(axis: matplotlib.axis.Axis, log: bool) -> None:
+    """Ticks at whole numbers written plainly (20, 50, 100, not 2×10¹ or 2.5 layers)."""
+    if log:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_formatter(NullFormatter())
+    else:
+        axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _param_names(trials: list[FrozenTrial]) -> list[str]:
@@ -118,6 +137,10 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
             [t.values[0] for t in complete],
             c=[t.number for t in complete],
             cmap="viridis",
+            # One colour scale for every slice plot (the study's complete trials): the same trial has
+            # the same colour in each, whichever parameters it has.
+            vmin=0,
+            vmax=max([t.number for t in data.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE] + [1]),
             edgecolors="black",
             linewidths=0.4,
             label="complete",
@@ -127,6 +150,8 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
         axes.set_xticks(range(len(order)), order)
     elif name in data.log_params:
         axes.set_xscale("log")
+    if not categorical and _is_int(data, name):
+        _whole_number_axis(axes.xaxis, name in data.log_params)
     axes.set_xlabel(name)
     axes.set_ylabel(data.metric)
     axes.set_title(f"{data.metric} against {name}")
@@ -231,6 +256,14 @@ def contour_figure(data: ReportInput, params: list[str]) -> Figure:
         )
     figure = axes.figure if hasattr(axes, "figure") else np.asarray(axes).flat[0].figure
     figure.set_size_inches(6.5, 4.8)
+    figure.subplots_adjust(left=0.17, right=0.86, bottom=0.12, top=0.9)  # room for the axis labels
+    for subplot in figure.axes:
+        if subplot.get_label() == "<colorbar>":
+            continue
+        subplot.set_title(f"{data.metric} over {params[0]} × {params[1]} (complete trials)")
+        for axis, label in ((subplot.xaxis, subplot.get_xlabel()), (subplot.yaxis, subplot.get_ylabel())):
+            if label in params and _is_int(data, label):
+                _whole_number_axis(axis, label in data.log_params)
     return figure
 
 
@@ -247,8 +280,11 @@ def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
             transform = np.log10 if name in data.log_params else (lambda v: v)
             scaled = [transform(v) if v is not None else np.nan for v in raw]
             low, high = np.nanmin(scaled), np.nanmax(scaled)
-            columns.append([(v - low) / (high - low) if high > low else 0.5 for v in scaled])
-            labels.append([(0.0, _short(min(present))), (1.0, _short(max(present)))])
+            # A trial without this parameter (a shallower network has no hidden_units_l3) has no
+            # point on its axis: its line stops there instead of pretending to a middle value.
+            columns.append([np.nan if np.isnan(v) else (v - low) / (high - low) if high > low else 0.5 for v in scaled])
+            ends = [(0.0, min(present)), (1.0, max(present))] if high > low else [(0.5, present[0])]
+            labels.append([(height, _short(value)) for height, value in ends])
         else:  # every category named at its place on the axis
             order = sorted({str(v) for v in present})
             spread = max(len(order) - 1, 1)
@@ -303,15 +339,17 @@ def _importances(data: ReportInput) -> dict[str, float]:
 
 
 def _safe(make: Callable[[], Figure], skipped: list[str], name: str) -> tuple[bytes, list[tuple[str, str]]] | None:
+    # A figure that cannot be drawn (too few trials, a degenerate range) is named in the report as
+    # left out; the report and the sweep go on. Drawing happens in savefig, so it is inside too.
     try:
         figure = make()
+        plotted = [a for a in figure.axes if a.get_label() != "<colorbar>"]
+        labels = [(a.get_xlabel(), a.get_ylabel()) for a in plotted if a.get_xlabel() or a.get_ylabel()]
+        return _png(figure), labels
     except (ValueError, RuntimeError, ZeroDivisionError, IndexError, TypeError) as error:
         skipped.append(f"{name}: {error}")
         plt.close("all")
         return None
-    plotted = [a for a in figure.axes if a.get_label() != "<colorbar>"]
-    labels = [(a.get_xlabel(), a.get_ylabel()) for a in plotted if a.get_xlabel() or a.get_ylabel()]
-    return _png(figure), labels
 
 
 def build(data: ReportInput) -> Report:

@@ -515,7 +515,7 @@ def test_a_host_that_dies_holding_one_of_the_last_trials_still_has_it_retried(na
             if held is None:
                 life_a.wait(), life_c.wait()
                 continue
-            life_c.kill()
+            killed_at = life_c.kill()
             dead = {
                 t.number for t in study.trials() if t.number in {h.number for h in held} and t.state.name == "RUNNING"
             }
@@ -524,7 +524,13 @@ def test_a_host_that_dies_holding_one_of_the_last_trials_still_has_it_retried(na
                 continue
             trials = study.trials()
             states = {state.name: sum(t.state == state for t in trials) for state in TrialState}
-            assert states["RUNNING"] == states["WAITING"] == 0, (states, life_a.output()[-2000:])
+            story = [
+                (t.number, t.state.name, t.user_attrs.get("worker"), t.user_attrs.get("outcome"),
+                 t.user_attrs.get("retry_of"), t.datetime_start and t.datetime_start.timestamp() - killed_at,
+                 t.datetime_complete and t.datetime_complete.timestamp() - killed_at)
+                for t in trials
+            ]  # fmt: skip
+            assert states["RUNNING"] == states["WAITING"] == 0, (states, dead, story, life_a.output()[-3000:])
             assert states["COMPLETE"] == n_trials, states
             assert {t.user_attrs.get("retry_of") for t in trials if "retry_of" in t.user_attrs} == dead
             runs = [run for run in all_runs(MlflowClient(server.url)) if run.data.tags.get("study_name") == study_name]
