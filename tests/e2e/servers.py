@@ -6,7 +6,7 @@
 - ``mlflow_server(folder, ...)``: a real ``mlflow server`` serving its artifacts itself
   (``--artifacts-destination``, ``mlflow-artifacts:`` URIs), so that the hosts using it share no
   folder; optionally with MLflow's ``basic-auth`` app and a test admin password.
-- ``heartbeat_env(folder, grace)``: a short heartbeat grace for every process of a simulated host.
+- ``heartbeat_env(grace)``: a short heartbeat grace for every process of a simulated host.
 
 Every address is 127.0.0.1; every wait has a deadline.
 """
@@ -228,32 +228,10 @@ def mlflow_server(folder: Path, backend_store_uri: str | None = None, auth: bool
 
 
 # ----- the heartbeat grace ---------------------------------------------------------------------------
-# Until pipeline/search/study.py reads DEEPSWEEP_HEARTBEAT_GRACE itself (a proposed change), a
-# ``sitecustomize`` on the host's PYTHONPATH applies it in every Python process of the host (the
-# sweep and the worker processes it spawns), so that the command still runs as a user runs it:
-# ``python -m pipeline.sweep``. Once study.py has the change, it does nothing.
-SITECUSTOMIZE = """import importlib.util
-import os
-
-if os.environ.get("DEEPSWEEP_HEARTBEAT_GRACE"):
-    _spec = importlib.util.find_spec("pipeline.search.study")
-    with open(_spec.origin, encoding="utf-8") as _source:
-        _pending = "DEEPSWEEP_HEARTBEAT_GRACE" not in _source.read()
-    if _pending:
-        import pipeline.search.study as _study
-
-        _study.GRACE_SECONDS = int(os.environ["DEEPSWEEP_HEARTBEAT_GRACE"])
-        _study.HEARTBEAT_SECONDS = max(1, min(_study.HEARTBEAT_SECONDS, _study.GRACE_SECONDS // 6))
-"""
-
-
-def heartbeat_env(folder: Path, grace: int) -> dict[str, str]:
-    """Environment variables that give every Python process started with them a heartbeat grace of
-    ``grace`` seconds (and a heartbeat every ``grace // 6`` seconds, at least 1)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    path = os.pathsep.join(part for part in (str(folder), ENV.get("PYTHONPATH", "")) if part)
-    return {"PYTHONPATH": path, "DEEPSWEEP_HEARTBEAT_GRACE": str(grace)}
+def heartbeat_env(grace: int) -> dict[str, str]:
+    """The environment that gives a command (and the worker processes it spawns) a heartbeat grace of
+    ``grace`` seconds, read by pipeline/search/study.py (a heartbeat every ``grace // 6`` s, at least 1)."""
+    return {"DEEPSWEEP_HEARTBEAT_GRACE": str(grace)}
 
 
 def scan_for(

@@ -190,7 +190,7 @@ class Host:
             "PYTHONDONTWRITEBYTECODE": "1",  # not even a .pyc in the shared source tree
             "PYTHONUNBUFFERED": "1",
             "OPENBLAS_NUM_THREADS": "1",  # five workers on two cores: no BLAS threads fighting as well
-            **(heartbeat_env(self.folder / "site", self.grace) if self.grace else {}),
+            **(heartbeat_env(self.grace) if self.grace else {}),
         }
 
     def start(self, *overrides: str) -> Life:
