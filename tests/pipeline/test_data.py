@@ -541,3 +541,12 @@ def test_fingerprint_is_stable_and_tracks_the_data(tmp_path: Path) -> None:
     relabelled = load_dataset("csv", path=renamed, target="label")
     np.testing.assert_array_equal(relabelled.Y_train, load_dataset("csv", path=changed, target="label").Y_train)
     assert relabelled.fingerprint != load_dataset("csv", path=changed, target="label").fingerprint
+
+
+def test_repeated_feature_names_are_refused_not_renamed(tmp_path: Path) -> None:
+    """pandas would read a second ``a`` as ``a.1``: a feature the user never named."""
+    file = tmp_path / "data.csv"
+    rows = [f"{i},{i % 3},{i % 5},{'xy'[i % 2]}" for i in range(40)]
+    file.write_text("a,b,a,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"column name\(s\) \['a'\] appear more than once"):
+        load_dataset("csv", path=str(file), target="label", val_fraction=0, test_fraction=0, scaling="none")
