@@ -63,7 +63,10 @@ def outcome_of(trial: FrozenTrial) -> Outcome | None:
     label = trial.user_attrs.get(OUTCOME_ATTR)
     if label is None:  # nobody closed it: the worker died (or, for COMPLETE/PRUNED, an older version ran it)
         return {TrialState.COMPLETE: Outcome.COMPLETE, TrialState.PRUNED: Outcome.PRUNED}.get(trial.state, Outcome.DIED)
-    return _BY_LABEL[label]
+    outcome = _BY_LABEL[label]
+    # The outcome is recorded just before Optuna writes the state: a worker killed in between leaves,
+    # say, ``complete`` on a trial the heartbeat later fails. It died; it must not hold budget.
+    return outcome if outcome.state == trial.state else Outcome.DIED
 
 
 def uses_budget(trial: FrozenTrial) -> bool:
