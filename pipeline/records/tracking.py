@@ -1,10 +1,11 @@
 """MLflow access for the whole project: experiments, runs, batched metrics, artifacts, models.
 
-Every read and write of a tracking store goes through this module; ``mlflow`` is imported only under
-``pipeline/records/`` (here; ``new_store.py``, which creates an empty store; ``pyfunc_model.py`` and
-``pyfunc_entry.py``, the served model, which must subclass MLflow's ``PythonModel``), as
-tests/pipeline/test_architecture.py checks. Every store call goes through ``_retry`` so that a busy
-SQLite store (several workers writing at once) is waited out instead of surfacing as an error.
+Every read and write of a tracking store goes through this module, except the creation of an empty
+store (``new_store.py``). ``mlflow`` is imported only under ``pipeline/records/``: here, in
+``new_store.py``, and in ``pyfunc_model.py`` and ``pyfunc_entry.py`` (the served model, which must
+subclass MLflow's ``PythonModel``), as tests/pipeline/test_architecture.py checks. Every store call
+goes through ``_retry`` so that a busy SQLite store (several workers writing at once) is waited out
+instead of surfacing as an error.
 """
 
 import functools

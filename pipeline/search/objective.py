@@ -169,7 +169,7 @@ class Objective:
         except optuna.TrialPruned as pruned:
             epoch = int(last.get("epoch", 0))
             marked = _marked(name, f"pruned@{epoch}")
-            self._end(trial, recorder, Outcome.PRUNED, pruned, marked, {"pruned_at_epoch": epoch})
+            self._end_or_interrupted(trial, recorder, Outcome.PRUNED, pruned, marked, {"pruned_at_epoch": epoch})
             raise
         except EXPECTED_FAILURES as error:
             reason = self._end(trial, recorder, Outcome.FAILED, error, _marked(name, "failed"))
@@ -182,8 +182,25 @@ class Objective:
             outcome = Outcome.WRITE_FAILED if write_failed(error) else Outcome.ERROR
             self._end(trial, recorder, outcome, error, _marked(name, "error"))
             raise
-        self._end(trial, recorder, Outcome.COMPLETE, None, name)
+        self._end_or_interrupted(trial, recorder, Outcome.COMPLETE, None, name)
         return tuple(values) if multi else values[0]
+
+    def _end_or_interrupted(
+        self,
+        trial: optuna.Trial,
+        recorder: RunRecorder,
+        outcome: Outcome,
+        error: BaseException | None,
+        run_name: str,
+        tags: dict[str, object] | None = None,
+    ) -> None:
+        """``_end`` for a trial that ended well; a Ctrl-C or SIGTERM held back during its writes arrives
+        at their end, and then the trial was interrupted (Optuna fails it), not complete or pruned."""
+        try:
+            self._end(trial, recorder, outcome, error, run_name, tags)
+        except KeyboardInterrupt:
+            trial.set_user_attr(OUTCOME_ATTR, Outcome.INTERRUPTED.label)  # later signals are ignored now
+            raise
 
     @staticmethod
     def _end(

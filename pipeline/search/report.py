@@ -260,7 +260,7 @@ def contour_figure(data: ReportInput, params: list[str]) -> Figure:
     for subplot in figure.axes:
         if subplot.get_label() == "<colorbar>":
             continue
-        subplot.set_title(f"{data.metric} over {params[0]} × {params[1]} (complete trials)")
+        subplot.set_title(f"{data.metric}, complete trials", fontsize=10)  # the axes name the parameters
         for axis, label in ((subplot.xaxis, subplot.get_xlabel()), (subplot.yaxis, subplot.get_ylabel())):
             if label in params and _is_int(data, label):
                 _whole_number_axis(axis, label in data.log_params)
@@ -378,7 +378,8 @@ def build(data: ReportInput) -> Report:
     if len(ranked) >= 2 and len(complete) >= 2:
         add("contour.png", lambda: contour_figure(data, ranked[:2]))
     if complete and names:
-        add("parallel_coordinate.png", lambda: parallel_figure(data, names))
+        # Only what complete trials have: a parameter only pruned trials reached has no line to draw.
+        add("parallel_coordinate.png", lambda: parallel_figure(data, _param_names(complete)))
     if len(data.metrics) > 1 and complete:
         add("pareto_front.png", lambda: pareto_figure(data))
     for name in names:

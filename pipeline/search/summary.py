@@ -117,7 +117,10 @@ def reconcile(study: optuna.Study, tracker: Tracker) -> None:
         for run in found:
             if run.info.status != outcome.run_status:
                 reason = None if outcome.run_status == STATUS_FINISHED else REASONS.get(outcome, outcome.value.meaning)
-                tracker.recorder(run.info.run_id).finish(outcome.run_status, reason)
+                recorder = tracker.recorder(run.info.run_id)
+                # The tags repeat the outcome: a worker killed after tagging its run ``complete`` died.
+                recorder.add_tags({"trial_state": outcome.state.name, "outcome": outcome.label})
+                recorder.finish(outcome.run_status, reason)
 
 
 def interrupted(

@@ -204,6 +204,7 @@ def test_a_kill_during_the_summary_converges_on_the_next_run(tmp_path: Path, ste
     seen = wait_until(lambda: stored_rows(database, query) > 0 and process.poll() is None, process, 180, 0.002)
     kill_group(process)
     assert seen, f"the sweep ended before {step!r} could be seen from outside"
+    assert process.returncode == -signal.SIGKILL, "the kill must land while the summary is being published"
 
     resumed = run(tmp_path, "pipeline.sweep", *overrides)
     assert resumed.returncode == 0, resumed.stderr

@@ -340,7 +340,7 @@ def test_three_hosts_share_one_budget_survive_a_dead_host_and_refuse_to_start_wi
         running = [t for t in trials if t.state == TrialState.RUNNING]
         on_c = {t.number for t in running if worker_host(t) == c.name}
         unclaimed = {t.number for t in running if not worker_host(t)}
-        assert candidates <= on_c, (candidates, on_c)
+        assert candidates & on_c, (candidates, on_c)  # one may have ended between the look and the kill
         used_at_kill = sum(t.state != TrialState.WAITING for t in trials)
 
         # ---- detection: by the heartbeat grace only, on another host, while A and B go on
