@@ -86,7 +86,7 @@ def run_worker(
         while deadline is None or time.time() < deadline:
             lock.acquire()
             try:
-                studies.fail_stale_trials(study)  # a dead worker's trial must not hold budget forever
+                studies.fail_stale_trials(study, rdb)  # a dead worker's trial must not hold budget forever
                 retry_dead_trials(study, rdb, tracker)
                 done = studies.used_budget(study) >= config.search.n_trials or studies.stop_if_stalled(study, config)
                 if done and not studies.running_on_other_hosts(study):

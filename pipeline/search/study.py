@@ -269,14 +269,31 @@ def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     )
 
 
-def fail_stale_trials(study: optuna.Study) -> None:
+UNCLAIMED_SECONDS = 300  # a RUNNING trial that names no worker this long after it started is dead
+
+
+def fail_stale_trials(study: optuna.Study, rdb: RDBStorage) -> None:
     """Fail, and retry, trials whose worker (on any machine) sent no heartbeat for the grace period.
 
     Optuna does this only as a worker starts a trial; a sweep whose budget is used up by such a
-    trial would never start one, so the sweep asks for it itself.
+    trial would never start one, so the sweep asks for it itself. Optuna never finds stale a trial
+    with no heartbeat at all (its worker was killed between creating it and its first heartbeat);
+    such a trial names no worker either, since a live one names itself once its sampler has chosen
+    (milliseconds; seconds for a large GP study): after ``UNCLAIMED_SECONDS`` (at least three graces)
+    without a worker, it is failed and retried here.
     """
     with quiet_experimental():
         optuna.storages.fail_stale_trials(study)
+    _, grace = heartbeat_timing()
+    limit, now = max(3 * grace, UNCLAIMED_SECONDS), time.time()
+    unclaimed = [
+        trial
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if "worker" not in trial.user_attrs
+        and trial.datetime_start is not None
+        and now - trial.datetime_start.timestamp() > limit
+    ]
+    fail_and_retry(study, rdb, unclaimed)
 
 
 def fail_and_retry(study: optuna.Study, rdb: RDBStorage, trials: list[optuna.trial.FrozenTrial]) -> None:

@@ -73,7 +73,7 @@ def recover(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) -> None:
     heartbeat for the grace period), give every ended trial's run its trial's status, and mark
     FAILED the logged models that a killed process left PENDING."""
     fail_and_retry(study, rdb, dead_trials(study))
-    fail_stale_trials(study)
+    fail_stale_trials(study, rdb)
     reconcile(study, tracker)
     fail_abandoned_models(tracker)
     remove_partial_files(tracker)
