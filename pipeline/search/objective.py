@@ -169,7 +169,7 @@ class Objective:
         except optuna.TrialPruned as pruned:
             epoch = int(last.get("epoch", 0))
             marked = _marked(name, f"pruned@{epoch}")
-            self._end_or_interrupted(trial, recorder, Outcome.PRUNED, pruned, marked, {"pruned_at_epoch": epoch})
+            self._end(trial, recorder, Outcome.PRUNED, pruned, marked, {"pruned_at_epoch": epoch})
             raise
         except EXPECTED_FAILURES as error:
             reason = self._end(trial, recorder, Outcome.FAILED, error, _marked(name, "failed"))
@@ -182,25 +182,8 @@ class Objective:
             outcome = Outcome.WRITE_FAILED if write_failed(error) else Outcome.ERROR
             self._end(trial, recorder, outcome, error, _marked(name, "error"))
             raise
-        self._end_or_interrupted(trial, recorder, Outcome.COMPLETE, None, name)
+        self._end(trial, recorder, Outcome.COMPLETE, None, name)
         return tuple(values) if multi else values[0]
-
-    def _end_or_interrupted(
-        self,
-        trial: optuna.Trial,
-        recorder: RunRecorder,
-        outcome: Outcome,
-        error: BaseException | None,
-        run_name: str,
-        tags: dict[str, object] | None = None,
-    ) -> None:
-        """``_end`` for a trial that ended well; a Ctrl-C or SIGTERM held back during its writes arrives
-        at their end, and then the trial was interrupted (Optuna fails it), not complete or pruned."""
-        try:
-            self._end(trial, recorder, outcome, error, run_name, tags)
-        except KeyboardInterrupt:
-            trial.set_user_attr(OUTCOME_ATTR, Outcome.INTERRUPTED.label)  # later signals are ignored now
-            raise
 
     @staticmethod
     def _end(
@@ -212,14 +195,21 @@ class Objective:
         tags: dict[str, object] | None = None,
     ) -> str | None:
         """Close the run as ``outcome`` says, then record the outcome on the trial (only once the run is
-        closed: a trial that says ``complete`` always has a FINISHED run). Returns the failure reason."""
-        recorder.add_tags(
-            {"mlflow.runName": run_name, "trial_state": outcome.state.name, "outcome": outcome.label, **(tags or {})}
-        )
-        reason = close_run(recorder, outcome.run_status, error, expected=outcome is Outcome.PRUNED)
-        if reason is not None and outcome is not Outcome.PRUNED:
+        closed: a trial that says ``complete`` always has a FINISHED run). Returns the failure reason.
+
+        A Ctrl-C or SIGTERM held back during these writes arrives at their end; Optuna then fails a
+        trial that was ending well, so it was interrupted, not complete or pruned."""
+        try:
+            names = {"mlflow.runName": run_name, "trial_state": outcome.state.name, "outcome": outcome.label}
+            recorder.add_tags({**names, **(tags or {})})
+            reason = close_run(recorder, outcome.run_status, error, expected=outcome is Outcome.PRUNED)
+            if reason is not None and outcome is not Outcome.PRUNED:
+                with critical():
+                    trial.set_user_attr("failure_reason", reason)
             with critical():
-                trial.set_user_attr("failure_reason", reason)
-        with critical():
-            trial.set_user_attr(OUTCOME_ATTR, outcome.label)
+                trial.set_user_attr(OUTCOME_ATTR, outcome.label)
+        except KeyboardInterrupt:
+            if outcome.state != optuna.trial.TrialState.FAIL:
+                trial.set_user_attr(OUTCOME_ATTR, Outcome.INTERRUPTED.label)  # later signals are ignored now
+            raise
         return reason
