@@ -89,15 +89,23 @@ def test_the_course_figures_come_out_of_pipeline_train(tmp_path: Path, experimen
 
 
 def test_the_planar_table_of_hidden_layer_sizes_comes_out_of_one_grid_sweep(tmp_path: Path) -> None:
-    """The course's table: 1, 2, 3, 4, 5 and 50 units reproduce to the printed digits; 20 units (90.0 %)
-    comes out 90.5 %: with learning rate 1.2 the wide runs are chaotic, and copies of the notebook run
-    elsewhere print other values for 20 and 50 units too (90.25 %, 91.0 %)."""
-    published = {1: 0.675, 2: 0.6725, 3: 0.9075, 4: 0.905, 5: 0.9125, 50: 0.9025}
+    """The course's table: 1, 2, 3, 4 and 5 units reproduce to the printed digits on every CPU.
+
+    20 and 50 units do not have one right answer: at learning rate 1.2 their runs are chaotic, and the order
+    in which the BLAS kernel sums decides the last bits, which grow until the runs part (after about 4650
+    iterations for 20 units, 3840 for 50, docs/COURSE.md). Their accuracies seen so far are 90.0-90.5 % and
+    90.25-90.75 % on four OpenBLAS kernels, and the course's own copies print 90.0 / 90.25 % and 90.25 / 91.0 %:
+    so they are held to a band of one point around the course's, which any real mistake (a wrong update, a
+    wrong initialization: 67 % or 50 %) falls far outside of."""
+    exact = {1: 0.675, 2: 0.6725, 3: 0.9075, 4: 0.905, 5: 0.9125}
+    chaotic = {20: (0.895, 0.915), 50: (0.895, 0.915)}
     command(tmp_path, "pipeline.sweep", "experiment=course_planar_sizes", "tracking.log_model=none")
     import optuna
 
     study = optuna.load_study(study_name="course-planar-sizes", storage=f"sqlite:///{tmp_path}/mlruns/optuna.db")
     found = {trial.params["width"]: trial.value for trial in study.trials}
     assert sorted(found) == [1, 2, 3, 4, 5, 20, 50]
-    for width, accuracy in published.items():
+    for width, accuracy in exact.items():
         assert math.isclose(found[width], accuracy, abs_tol=1e-12), f"{width} hidden units"
+    for width, (low, high) in chaotic.items():
+        assert low <= found[width] <= high, f"{width} hidden units: {found[width]} outside the band [{low}, {high}]"
