@@ -35,7 +35,7 @@ from pipeline.records.store_checks import (
     check_store_uri,
 )
 from pipeline.search import samplers
-from pipeline.search.samplers import SINGLE_OBJECTIVE_SAMPLERS
+from pipeline.search.samplers import SINGLE_OBJECTIVE_SAMPLERS, choose_pruner, choose_sampler
 from pipeline.search.space import (
     ARCHITECTURE,
     PLAIN_NAMES,
@@ -186,6 +186,10 @@ def _validate_train(config: Config) -> None:
 def _validate_search(config: Config) -> None:
     search = config.search
     check_range("search.n_trials", search.n_trials, RANGES["search.n_trials"])
+    check_range("search.confirm_seeds", search.confirm_seeds, RANGES["search.confirm_seeds"])
+    check_range("search.repeats", search.repeats, RANGES["search.repeats"])
+    if not search.metrics:
+        raise ConfigError("search.metric=[] names no objective; name one (val_accuracy) or several")
     if len(search.metrics) != len(search.directions):
         raise ConfigError(
             f"search.metric has {len(search.metrics)} entries {search.metrics} but search.direction has "
@@ -292,12 +296,12 @@ def check_metric(config: Config, dataset: Dataset) -> None:
         if direction != better:
             raise ConfigError(f"search.direction={direction} with search.metric={metric}: use {better}")
     if search.multi_objective:
-        if config.pruner.name != "none":
+        if choose_pruner(config)[0] != "none":
             raise ConfigError(
                 f"pruner={config.pruner.name} cannot prune a study of several objectives (Optuna reports one "
-                "value per step); use pruner=none"
+                "value per step); use pruner=none (or leave pruner=auto)"
             )
-        if config.sampler.name in SINGLE_OBJECTIVE_SAMPLERS:
+        if choose_sampler(config)[0] in SINGLE_OBJECTIVE_SAMPLERS:
             raise ConfigError(
                 f"sampler={config.sampler.name} optimizes one objective; for several use tpe, nsgaii, nsgaiii, "
                 "gp, random or qmc"

@@ -6,6 +6,8 @@ compared step by step; on the same machine they must match exactly. Exit code 0:
 """
 
 import argparse
+import copy
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -14,12 +16,12 @@ from omegaconf import OmegaConf
 
 from pipeline.console import fail_cleanly, mask_output
 from pipeline.errors import ConfigError
-from pipeline.preflight import load_config, prepare_training
+from pipeline.preflight import Prepared, load_config, prepare_training
 from pipeline.records.store_checks import TRACKING_SCHEMES, check_store_uri
 from pipeline.records.tracking import Tracker, download_artifact, metric_histories
 from pipeline.records.uris import sqlite_file
 from pipeline.setup.config import Config
-from pipeline.training import train_once
+from pipeline.training import RunResult, train_once
 
 
 def load_logged_config(tracking_uri: str, run_id: str) -> Config:
@@ -65,6 +67,16 @@ def data_changes(old_tags: dict[str, str], new_tags: dict[str, str]) -> list[str
     return []
 
 
+def rerun_repeats(tracker: Tracker, run_id: str, prepared: Prepared, result: RunResult, seeds: list[int]) -> None:
+    """Train a repeated trial's other seeds again and log their metrics on the rerun, as the trial did."""
+    from pipeline.search.confirm import repeat_metrics
+
+    last = {key: points[-1][1] for key, points in result.history.items() if points}
+    first = {**last, **result.final_metrics}
+    logged, _, _ = repeat_metrics(copy.deepcopy(prepared.config), prepared.dataset, first, seeds)
+    tracker.recorder(run_id).log_metrics(logged, step=0)
+
+
 def main(argv: list[str] | None = None) -> int:
     mask_output()
     parser = argparse.ArgumentParser(prog="python -m pipeline.rerun", description=__doc__.split("\n\n")[0])
@@ -90,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         pruned = source.data.tags.get("trial_state") == "PRUNED"
         expected = metric_histories(tracker.client, args.run_id)
         prepared = prepare_training(config)
-        new_run_id, _ = train_once(prepared.config, prepared.dataset, {"rerun_of": args.run_id})
+        new_run_id, result = train_once(prepared.config, prepared.dataset, {"rerun_of": args.run_id})
+        if "repeat_seeds" in source.data.tags:  # a trial of search.repeats=k: its other seeds too
+            rerun_repeats(tracker, new_run_id, prepared, result, json.loads(source.data.tags["repeat_seeds"]))
         differences = compare(expected, metric_histories(tracker.client, new_run_id), pruned=pruned)
         old_data, new_data = (
             source.data.tags.get("data_fingerprint"),

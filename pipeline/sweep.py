@@ -248,6 +248,7 @@ def _sweep(config: Config, workers: list[_Worker]) -> int:
         f"study {mask_password(absolute_sqlite_uri(config.tracking.storage, create=False))} "
         f"(study {config.study_name!r})"
     )
+    print(search_line(config))
     # Initialise both stores once, here, before any worker starts (concurrent first-time schema
     # creation corrupts SQLite stores); the lock also covers other sweeps of the study starting now.
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
@@ -297,6 +298,16 @@ def _sweep(config: Config, workers: list[_Worker]) -> int:
     ran = studies.used_budget(study) - at_start
     print(f"this run: {ran} trials; the study: {studies.used_budget(study)} of {config.search.n_trials}")
     return status or code
+
+
+def search_line(config: Config) -> str:
+    """``search: sampler tpe (auto: one objective; ...), pruner percentile (auto: one objective)``."""
+    from pipeline.search.samplers import choose_pruner, choose_sampler
+
+    parts = []
+    for kind, (name, why) in (("sampler", choose_sampler(config)), ("pruner", choose_pruner(config))):
+        parts.append(f"{kind} {name}" + (f" (auto: {why})" if getattr(config, kind).name == "auto" else ""))
+    return "search: " + ", ".join(parts)
 
 
 def report_folder(config: Config) -> Path:

@@ -4,6 +4,7 @@ How each ending maps to a trial state and a run status is the table in ``pipelin
 the reason is the run's ``failure_reason`` tag and the trial's ``failure_reason`` user attribute.
 """
 
+import json
 import math
 import os
 import socket
@@ -17,6 +18,7 @@ from models import DivergenceError
 from pipeline.errors import write_failed
 from pipeline.interrupts import critical
 from pipeline.records.tracking import RunRecorder, Tracker
+from pipeline.search.confirm import repeat_metrics, repeat_seeds
 from pipeline.search.outcomes import OUTCOME_ATTR, Outcome
 from pipeline.search.pruning import TrialPruning
 from pipeline.search.space import apply, suggest
@@ -149,7 +151,7 @@ class Objective:
             with critical():
                 trial.set_user_attr("mlflow_run_id", recorder.run_id)
             # Several objectives cannot be pruned (the pre-flight refuses a pruner): nothing to report.
-            pruning = None if multi else TrialPruning(trial)
+            pruning = None if multi else TrialPruning(trial, last_step=config.train.epochs - 1)
             start_record(recorder, config, self.dataset, {"trial_number": str(trial.number)})
             tracking = self.config.tracking
             result = train_and_record(
@@ -163,6 +165,8 @@ class Objective:
             # A training-split metric is the trained model's (final_train_*), as the course reports it;
             # a validation metric's last epoch is measured after the last update already.
             values = [objective_value(objective, result, last) for objective in self.config.search.metrics]
+            if self.config.search.repeats > 1:
+                values = self.repeat(trial, config, recorder, values, {**last, **result.final_metrics})
             for objective, value in zip(self.config.search.metrics, values, strict=True):
                 if not math.isfinite(value):
                     raise NonFiniteMetricError(f"{objective}={value} after the last epoch")
@@ -184,6 +188,21 @@ class Objective:
             raise
         self._end(trial, recorder, Outcome.COMPLETE, None, name)
         return tuple(values) if multi else values[0]
+
+    def repeat(
+        self, trial: optuna.Trial, config: Config, recorder: RunRecorder, first: list[float], metrics: dict[str, float]
+    ) -> list[float]:
+        """``search.repeats`` = k: train k - 1 more seeds of this configuration (the first was recorded in full),
+        log every seed's final metrics and each objective's mean and sd on the run (``repeat_metrics``), and
+        return each objective's mean over the seeds, which is the trial's value."""
+        seeds = repeat_seeds(self.config, trial.number)
+        first_metrics = {**metrics, **dict(zip(self.config.search.metrics, first, strict=True))}
+        logged, means, per_seed = repeat_metrics(config, self.dataset, first_metrics, seeds)
+        recorder.add_metrics(logged, step=0)
+        recorder.add_tags({"repeat_seeds": json.dumps(seeds)})
+        with critical():
+            trial.set_user_attr("seed_values", per_seed)
+        return means
 
     @staticmethod
     def _end(

@@ -36,11 +36,14 @@ class TrialPruning:
     """Reports one trial's intermediate values and says when to prune it.
 
     ``report(value, step)`` writes the value to the study (``trial.report``: other workers' pruners
-    and the report's plots read it) and returns whether the study's pruner prunes the trial now.
+    and the report's plots read it) and returns whether the study's pruner prunes the trial now. A
+    report at ``last_step`` (the last epoch) never prunes: the training it would save is already done,
+    and pruning then would only throw a finished trial's value away.
     """
 
-    def __init__(self, trial: optuna.Trial) -> None:
+    def __init__(self, trial: optuna.Trial, last_step: int | None = None) -> None:
         self.trial = trial
+        self.last_step = last_step
         self.pruner = trial.study.pruner
         self.reported: dict[int, float] = {}
         # NopPruner never prunes; a percentile (median) pruner needs only the complete trials.
@@ -51,7 +54,7 @@ class TrialPruning:
         self.trial.report(value, step)
         if step not in self.reported:  # Optuna keeps the first value reported at a step
             self.reported[step] = float(value)
-        if self._never:
+        if self._never or (self.last_step is not None and step >= self.last_step):
             return False
         if self._view is None:
             return self.trial.should_prune()

@@ -28,9 +28,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 from optuna.trial import FrozenTrial, TrialState
 
+from pipeline.search.evidence import RESAMPLES, Confirmation, Evidence, Importance, evidence_of
+from pipeline.search.evidence import importances as importance_spread
 from pipeline.search.outcomes import Outcome, outcome_of
 
 TOP_CURVES = 5  # best complete trials whose learning curves are drawn in full
+CONTOUR_MIN = 20  # complete trials below which two parameters are shown as points, never as a surface
+PRUNED_LABEL = "pruned: stopped early, at its last value"  # the page says why that value is not comparable
 COMPLETE_COLOUR, PRUNED_COLOUR, BEST_COLOUR = "#1f77b4", "#d62728", "#2ca02c"
 
 
@@ -44,10 +48,14 @@ class ReportInput:
     log_params: set[str]  # parameters searched on a log scale
     curves: dict[int, dict[str, list[tuple[int, float]]]]  # trial number -> {metric: [(epoch, value)]}
     best_settings: dict[str, object] = field(default_factory=dict)
+    best_number: int | None = None  # the trial the summary chose as best (None: the best first objective)
+    confirmation: Confirmation | None = None  # the best retrained with other seeds
     rerun_command: str = ""
     title: str = ""
     metrics: list[str] = field(default_factory=list)  # every objective (two or more: a Pareto front)
     directions: list[str] = field(default_factory=list)
+    epochs: int = 0  # each trial's planned epochs (train.epochs), to say what pruning saved
+    repeats: int = 1  # seeds per trial (search.repeats)
 
 
 def _png(figure: Figure) -> bytes:
@@ -100,7 +108,7 @@ def _param_names(trials: list[FrozenTrial]) -> list[str]:
 def slice_figure(data: ReportInput, name: str) -> Figure:
     """The metric against one hyperparameter: complete trials as dots, pruned ones as faint crosses
     at their last reported value (an early epoch's value, not comparable to a final one)."""
-    figure, axes = plt.subplots(figsize=(5.2, 3.6), layout="constrained")
+    figure, axes = plt.subplots(figsize=(5.4, 4.2), layout="constrained")
     trials = [t for t in data.study.get_trials(deepcopy=False) if name in t.params]
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     pruned = [(t, _last_value(t)) for t in trials if t.state == TrialState.PRUNED]
@@ -129,7 +137,7 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
             color=PRUNED_COLOUR,
             alpha=0.45,
             clip_on=False,
-            label="pruned (last value; on the edge: worse)",
+            label=PRUNED_LABEL + " (on the edge: worse)",
         )
     if complete:
         points = axes.scatter(
@@ -154,9 +162,9 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
         _whole_number_axis(axes.xaxis, name in data.log_params)
     axes.set_xlabel(name)
     axes.set_ylabel(data.metric)
-    axes.set_title(f"{data.metric} against {name}")
+    axes.set_title(f"{data.metric} against {name}\n({len(complete)} complete trials)", fontsize=10)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="best")
+    _legend_below(axes)
     return figure
 
 
@@ -169,7 +177,7 @@ def history_figure(data: ReportInput) -> Figure:
     pruned = [(n, last[1]) for n, last in pruned if last is not None]
     failed = [t.number for t in trials if t.state == TrialState.FAIL]
     if pruned:
-        axes.scatter(*zip(*pruned, strict=True), marker="x", color=PRUNED_COLOUR, alpha=0.5, label="pruned")
+        axes.scatter(*zip(*pruned, strict=True), marker="x", color=PRUNED_COLOUR, alpha=0.5, label=PRUNED_LABEL)
     if complete:
         axes.scatter(
             [t.number for t in complete], [t.values[0] for t in complete], color=COMPLETE_COLOUR, label="complete"
@@ -185,9 +193,9 @@ def history_figure(data: ReportInput) -> Figure:
         axes.plot([], [], color="grey", alpha=0.5, label="failed (no value)")
     axes.set_xlabel("trial number")
     axes.set_ylabel(data.metric)
-    axes.set_title(f"optimization history: {data.metric} per trial ({data.direction})")
+    axes.set_title(f"optimization history: {data.metric} per trial ({data.direction}; {len(complete)} complete)")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="best")
+    _legend_below(axes)
     return figure
 
 
@@ -205,11 +213,11 @@ def curves_figure(data: ReportInput, top: list[FrozenTrial], pruned: list[Frozen
             if points:
                 axes.plot(*zip(*points, strict=True), linewidth=2 if rank == 0 else 1.2, label=f"trial {trial.number}")
         if pruned:
-            axes.plot([], [], color=PRUNED_COLOUR, alpha=0.4, label="pruned trials")
+            axes.plot([], [], color=PRUNED_COLOUR, alpha=0.4, label="pruned trials (stopped early by the pruner)")
         axes.set_xlabel("epoch")
         axes.set_ylabel(key)
         axes.grid(alpha=0.3)
-        axes.legend(fontsize=8, loc="best")
+        _legend_below(axes)
     score_axes.set_title(f"{score_key} per epoch")
     cost_axes.set_title("train_cost per epoch")
     return figure
@@ -230,23 +238,79 @@ def pareto_figure(data: ReportInput) -> Figure:
         axes.annotate(str(trial.number), (trial.values[0], trial.values[1]), xytext=(4, 4), textcoords="offset points")
     axes.set_xlabel(f"{data.metrics[0]} ({data.directions[0]})")
     axes.set_ylabel(f"{data.metrics[1]} ({data.directions[1]})")
-    axes.set_title("Pareto front (trial numbers on the front)")
+    axes.set_title(f"Pareto front (trial numbers on the front; {len(complete)} complete trials)")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
+    _legend_below(axes)
     return figure
 
 
-def importance_figure(importances: dict[str, float]) -> Figure:
+def importance_figure(importances: dict[str, Importance], evidence: Evidence) -> Figure:
+    """f-ANOVA importances: the median over resamples of the trials as a bar, the 10th-90th percentile as a line."""
     names = list(importances)[::-1]
-    figure, axes = plt.subplots(figsize=(6, 0.45 * len(names) + 1.2), layout="constrained")
-    axes.barh(names, [importances[n] for n in names], color=COMPLETE_COLOUR)
-    axes.set_xlabel("importance (fANOVA share of the metric's variance)")
-    axes.set_title("hyperparameter importances")
+    figure, axes = plt.subplots(figsize=(6.5, 0.45 * len(names) + 1.5), layout="constrained")
+    medians = [importances[n].median for n in names]
+    spread = [[importances[n].median - importances[n].low for n in names],
+              [importances[n].high - importances[n].median for n in names]]  # fmt: skip
+    axes.barh(names, medians, color=COMPLETE_COLOUR, xerr=spread, ecolor="black", capsize=3)
+    axes.set_xlabel("importance: f-ANOVA share of the metric's variance\n(bar: median; line: 10th-90th percentile)")
+    axes.set_title(f"hyperparameter importances over {evidence.complete} complete trials, resampled", fontsize=10)
+    axes.set_xlim(0, 1)
     axes.grid(alpha=0.3, axis="x")
     return figure
 
 
-def contour_figure(data: ReportInput, params: list[str]) -> Figure:
+def _legend_below(axes: matplotlib.axes.Axes) -> None:
+    """The legend under the plot, outside it: a legend inside may cover points."""
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=1, frameon=False)
+
+
+def _is_float(data: ReportInput, name: str) -> bool:
+    for trial in data.study.get_trials(deepcopy=False):
+        if name in trial.distributions:
+            return isinstance(trial.distributions[name], optuna.distributions.FloatDistribution)
+    return False
+
+
+def pair_figure(data: ReportInput, params: list[str]) -> Figure:
+    """The two most important parameters together. A smooth contour only where it means something: both
+    parameters continuous and at least CONTOUR_MIN complete trials; otherwise one point per complete trial
+    (interpolating over an integer or a category, or over a handful of points, invents results)."""
+    complete = [t for t in data.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    if all(_is_float(data, name) for name in params) and len(complete) >= CONTOUR_MIN:
+        return contour_figure(data, params, len(complete))
+    figure, axes = plt.subplots(figsize=(6.5, 4.8), layout="constrained")
+    shown = [t for t in complete if all(name in t.params for name in params)]
+    coordinates = []
+    for name in params:
+        values = [t.params[name] for t in shown]
+        if _numeric(values):
+            coordinates.append([float(v) for v in values])
+        else:
+            order = sorted({str(v) for v in values})
+            coordinates.append([order.index(str(v)) for v in values])
+    points = axes.scatter(*coordinates, c=[t.values[0] for t in shown], cmap="viridis", s=60, edgecolors="black")
+    figure.colorbar(points, ax=axes, label=data.metric)
+    for index, (name, set_scale, axis) in enumerate(
+        ((params[0], axes.set_xscale, axes.xaxis), (params[1], axes.set_yscale, axes.yaxis))
+    ):
+        values = [t.params[name] for t in shown]
+        if not _numeric(values):
+            order = sorted({str(v) for v in values})
+            (axes.set_xticks if index == 0 else axes.set_yticks)(range(len(order)), order)
+            continue
+        if name in data.log_params:
+            set_scale("log")
+        if _is_int(data, name):
+            _whole_number_axis(axis, name in data.log_params)
+    axes.set_xlabel(params[0])
+    axes.set_ylabel(params[1])
+    axes.set_title(f"{data.metric}: one point per complete trial ({len(shown)}), no interpolation", fontsize=10)
+    axes.grid(alpha=0.3)
+    return figure
+
+
+def contour_figure(data: ReportInput, params: list[str], complete: int) -> Figure:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
         from optuna.visualization import matplotlib as optuna_plots
@@ -260,10 +324,7 @@ def contour_figure(data: ReportInput, params: list[str]) -> Figure:
     for subplot in figure.axes:
         if subplot.get_label() == "<colorbar>":
             continue
-        subplot.set_title(f"{data.metric}, complete trials", fontsize=10)  # the axes name the parameters
-        for axis, label in ((subplot.xaxis, subplot.get_xlabel()), (subplot.yaxis, subplot.get_ylabel())):
-            if label in params and _is_int(data, label):
-                _whole_number_axis(axis, label in data.log_params)
+        subplot.set_title(f"{data.metric}, interpolated from {complete} complete trials", fontsize=10)
     return figure
 
 
@@ -326,18 +387,6 @@ class Report:
     axes: dict[str, list[tuple[str, str]]]
 
 
-def _importances(data: ReportInput) -> dict[str, float]:
-    complete = [t for t in data.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    if len(complete) < 2 or len(_param_names(complete)) < 1:
-        return {}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return optuna.importance.get_param_importances(data.study, target=lambda t: t.values[0])
-    except (ValueError, RuntimeError, ZeroDivisionError):
-        return {}
-
-
 def _safe(make: Callable[[], Figure], skipped: list[str], name: str) -> tuple[bytes, list[tuple[str, str]]] | None:
     # A figure that cannot be drawn (too few trials, a degenerate range) is named in the report as
     # left out; the report and the sweep go on. Drawing happens in savefig, so it is inside too.
@@ -360,7 +409,8 @@ def build(data: ReportInput) -> Report:
     top = sorted(complete, key=lambda t: t.values[0], reverse=reverse)[:TOP_CURVES]
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
     names = _param_names(trials)
-    importances = _importances(data)
+    importances = importance_spread(data.study)
+    evidence = evidence_of(trials, data.epochs)
     figures: dict[str, bytes] = {}
     axes: dict[str, list[tuple[str, str]]] = {}
     skipped: list[str] = []
@@ -373,10 +423,10 @@ def build(data: ReportInput) -> Report:
     add("optimization_history.png", lambda: history_figure(data))
     add("learning_curves.png", lambda: curves_figure(data, top, pruned))
     if importances:
-        add("param_importances.png", lambda: importance_figure(importances))
+        add("param_importances.png", lambda: importance_figure(importances, evidence))
     ranked = list(importances) or names
     if len(ranked) >= 2 and len(complete) >= 2:
-        add("contour.png", lambda: contour_figure(data, ranked[:2]))
+        add("contour.png", lambda: pair_figure(data, ranked[:2]))
     if complete and names:
         # Only what complete trials have: a parameter only pruned trials reached has no line to draw.
         add("parallel_coordinate.png", lambda: parallel_figure(data, _param_names(complete)))
@@ -384,7 +434,7 @@ def build(data: ReportInput) -> Report:
         add("pareto_front.png", lambda: pareto_figure(data))
     for name in names:
         add(f"slice_{name}.png", lambda name=name: slice_figure(data, name))
-    page = _page(data, trials, top, names, importances, figures, axes, skipped)
+    page = _page(data, trials, top, names, importances, evidence, figures, axes, skipped)
     return Report(page, figures, axes)
 
 
@@ -419,12 +469,56 @@ def _states_table(trials: list[FrozenTrial]) -> str:
     return table
 
 
+def _evidence_html(data: ReportInput, evidence: Evidence) -> str:
+    """What every figure below rests on, and a plain warning when it is too little."""
+    counts = f"{evidence.complete} complete, {evidence.pruned} pruned, {evidence.failed} failed of {evidence.total}"
+    if data.repeats > 1:
+        seeds = f"Each trial trained with {data.repeats} seeds (search.repeats), its value their mean"
+    elif data.confirmation is not None:
+        seeds = f"Each trial trained once, with its own seed; the best also with {len(data.confirmation.values) - 1} "
+        seeds += "other seeds (below)"
+    else:
+        seeds = "Each trial trained once, with its own seed; the best was not retrained (search.confirm_seeds=0 or "
+        seeds += "several objectives)"
+    saved = f" ({evidence.saved()})" if evidence.saved() else ""
+    text = (
+        f"<p class='evidence'>Evidence: {counts} trials{saved}. {seeds}. "
+        f"Figures of final values use the {evidence.complete} complete trials; pruned trials appear only where "
+        f"marked, at an early epoch's value.</p>"
+    )
+    warning = evidence.warning(data.repeats)
+    return text + (f"<p class='warning'><b>{html.escape(warning)}</b></p>" if warning else "")
+
+
+def _best_html(data: ReportInput, complete: list[FrozenTrial]) -> str:
+    """The chosen best trial (the one registered and rerun), with its uncertainty when measured."""
+    chosen = [t for t in complete if t.number == data.best_number] or complete[:1]
+    if not chosen:
+        return "<p>No trial completed.</p>"
+    best = chosen[0]
+    settings = "".join(
+        f"<tr><td>{html.escape(str(key))}</td><td>{html.escape(_short(value))}</td></tr>"
+        for key, value in data.best_settings.items()
+    )
+    shown = ", ".join(f"{m} = {v:.4f}" for m, v in zip(data.metrics or [data.metric], best.values, strict=False))
+    noise = (
+        f"<p id='best-noise'>With other seeds: {html.escape(data.confirmation.sentence(data.metric))}.</p>"
+        if data.confirmation is not None
+        else "<p id='best-noise'>One seed only: how much of this value is luck was not measured.</p>"
+    )
+    return (
+        f"<p id='best-trial'>Trial {best.number}: <b>{html.escape(shown)}</b></p>{noise}<table>{settings}</table>"
+        f"<p>Rerun it exactly:</p><pre>{html.escape(data.rerun_command)}</pre>"
+    )
+
+
 def _page(
     data: ReportInput,
     trials: list[FrozenTrial],
     top: list[FrozenTrial],
     names: list[str],
-    importances: dict[str, float],
+    importances: dict[str, Importance],
+    evidence: Evidence,
     figures: dict[str, bytes],
     axes: dict[str, list[tuple[str, str]]],
     skipped: list[str],
@@ -432,18 +526,12 @@ def _page(
     def img(name: str, alt: str) -> str:
         return _img(figures, axes, name, alt)
 
-    best = top[0] if top else None
-    settings = "".join(
-        f"<tr><td>{html.escape(str(key))}</td><td>{html.escape(_short(value))}</td></tr>"
-        for key, value in data.best_settings.items()
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    best_html = _best_html(data, top + [t for t in complete if t not in top])
+    ranked = (
+        ", ".join(f"{name} ({i.median:.0%}, {i.low:.0%}–{i.high:.0%})" for name, i in importances.items())
+        or "not enough complete trials"
     )
-    best_html = (
-        f"<p>Trial {best.number}: <b>{data.metric} = {best.values[0]:.4f}</b></p><table>{settings}</table>"
-        f"<p>Rerun it exactly:</p><pre>{html.escape(data.rerun_command)}</pre>"
-        if best is not None
-        else "<p>No trial completed.</p>"
-    )
-    ranked = ", ".join(f"{name} ({share:.0%})" for name, share in importances.items()) or "not enough trials"
     slices = "".join(f"<figure>{img(f'slice_{name}.png', f'{data.metric} against {name}')}</figure>" for name in names)
     contour_names = " × ".join((list(importances) or names)[:2])
     notes = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
@@ -456,15 +544,19 @@ h1 {{ font-size: 1.5em; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: 
 table {{ border-collapse: collapse; margin: .5em 0; }} td, th {{ border: 1px solid #ccc; padding: .25em .6em; }}
 th {{ background: #f3f3f3; text-align: left; }} img {{ max-width: 100%; }} .note {{ color: #777; }}
 figure {{ display: inline-block; margin: .4em; vertical-align: top; }} pre {{ background: #f6f6f6; padding: .6em; }}
+.warning {{ background: #fff3cd; border: 1px solid #e0c060; padding: .6em; }}
 </style></head><body>
 <h1>{html.escape(data.title)}</h1>
 <p>{len(trials)} trials, metric <b>{html.escape(data.metric)}</b> ({data.direction}).
-Most important hyperparameters: {html.escape(ranked)}.</p>
+Most important hyperparameters (f-ANOVA, median and 10th–90th percentile over resamples of the complete
+trials): {html.escape(ranked)}.</p>
+{_evidence_html(data, evidence)}
 <h2>Trial states</h2>{_states_table(trials)}
 <h2>Best trial</h2>{best_html}
 <h2>What each hyperparameter did</h2>
 <p>One point per trial: complete trials coloured by trial number (later trials are the sampler's
-better-informed guesses); pruned trials as faint crosses at the last value they reported.</p>
+better-informed guesses); pruned trials (stopped early by the pruner) as faint crosses at the last value
+they reported, an early epoch's value that is not comparable with a final one.</p>
 {slices}
 <h2>The two most important together: {html.escape(contour_names)}</h2>
 {img("contour.png", f"{data.metric} over {contour_names}")}
@@ -472,7 +564,11 @@ better-informed guesses); pruned trials as faint crosses at the last value they 
 <p>The {len(top)} best trials in full; pruned trials faint, up to the epoch where they stopped.</p>
 {img("learning_curves.png", "learning curves")}
 <h2>Optimization history</h2>{img("optimization_history.png", "optimization history")}
-<h2>Hyperparameter importances</h2>{img("param_importances.png", "importances")}
+<h2>Hyperparameter importances</h2>
+<p>f-ANOVA: the share of the metric's variance each parameter explains in a random forest fitted to the
+{evidence.complete} complete trials, computed on {RESAMPLES} resamples of them; a long line means the ranking
+is uncertain.</p>
+{img("param_importances.png", "importances")}
 <h2>Parallel coordinates</h2>{img("parallel_coordinate.png", "parallel coordinates")}
 {pareto}
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}

@@ -5,6 +5,7 @@ can read the tables' keys cheaply.
 """
 
 import contextlib
+import importlib.util
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import ConfigError
-from pipeline.search.space import grid
+from pipeline.search.space import grid, parameter_names
 from pipeline.setup.config import Config
 
 
@@ -81,8 +82,14 @@ def _nsgaiii(config: Config, seed: int, options: dict[str, Any]) -> Any:
     return optuna.samplers.NSGAIIISampler(seed=seed, **options)
 
 
+def _auto(config: Config, seed: int, options: dict[str, Any]) -> Any:
+    name, _ = choose_sampler(config)
+    return SAMPLERS[name](config, seed, {**AUTO_OPTIONS.get(name, {}), **options})
+
+
 # name -> factory(config, seed, options) -> optuna sampler
 SAMPLERS: dict[str, Callable[[Config, int, dict[str, Any]], Any]] = {
+    "auto": _auto,
     "tpe": _tpe,
     "random": _random,
     "cmaes": _cmaes,
@@ -93,6 +100,49 @@ SAMPLERS: dict[str, Callable[[Config, int, dict[str, Any]], Any]] = {
     "nsgaiii": _nsgaiii,
 }
 SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)  # Optuna's CMA-ES cannot optimize several objectives
+
+# sampler=auto: the choice for each shape of study. The single-objective rows are the winners of
+# benchmarks/bench_search.py by mean rank over its problems (docs/BENCHMARKS.md, "Choosing the defaults");
+# the multi-objective rows follow Optuna's AutoSampler (TPE for small budgets, NSGA-II for large ones,
+# NSGA-III for many objectives), which the benchmark does not cover.
+AUTO_CHOICES = {
+    "mixed": "tpe",  # categorical or conditional parameters (the default space: activation, depth)
+    "numeric": "tpe",  # numbers only, unconditional
+    "numeric_gp": "gp",  # numbers only, PyTorch installed and a small budget
+    "several": "tpe",  # two or three objectives, up to MANY_TRIALS trials
+    "several_long": "nsgaii",  # two or three objectives, more trials
+    "many": "nsgaiii",  # four or more objectives
+}
+AUTO_OPTIONS = {"tpe": {"multivariate": True, "group": True, "n_startup_trials": 8}}  # as conf/sampler/tpe.yaml
+MANY_TRIALS = 250  # where Optuna's AutoSampler moves from TPE to NSGA-II
+SMALL_BUDGET = 200  # GP's cost grows with the cube of the trials: beyond this TPE is as good and far cheaper
+
+
+def choose_sampler(config: Config) -> tuple[str, str]:
+    """The sampler ``sampler=auto`` uses for this study, and why in a few words.
+
+    Named samplers are used as named; ``auto`` looks at the number of objectives, whether the space has
+    categorical or conditional parameters (``depth`` with per-layer ``hidden_units``), and the budget.
+    """
+    name = config.sampler.name
+    if name != "auto":
+        return name, "named by sampler="
+    search = config.search
+    if len(search.metrics) >= 4:
+        return AUTO_CHOICES["many"], f"{len(search.metrics)} objectives"
+    if search.multi_objective:
+        key = "several_long" if search.n_trials > MANY_TRIALS else "several"
+        return AUTO_CHOICES[key], f"{len(search.metrics)} objectives, {search.n_trials} trials"
+    names = parameter_names(search.space, default_depth=len(config.model.hidden_units))
+    categorical = sorted(name for name, param in names.items() if param.type == "categorical")
+    conditional = "depth" in search.space and "hidden_units" in search.space
+    if categorical or conditional:
+        shape = ", ".join([*(["categorical " + "/".join(categorical)] if categorical else []),
+                           *(["conditional on depth"] if conditional else [])])  # fmt: skip
+        return AUTO_CHOICES["mixed"], f"one objective; {shape}"
+    if importlib.util.find_spec("torch") is not None and search.n_trials <= SMALL_BUDGET:
+        return AUTO_CHOICES["numeric_gp"], f"one objective, numbers only, {search.n_trials} trials"
+    return AUTO_CHOICES["numeric"], "one objective, numbers only"
 
 
 def _median(config: Config, options: dict[str, Any]) -> Any:
@@ -113,12 +163,45 @@ def _none(config: Config, options: dict[str, Any]) -> Any:
     return optuna.pruners.NopPruner(**options)
 
 
+def _percentile(config: Config, options: dict[str, Any]) -> Any:
+    import optuna
+
+    # conf/pruner/percentile.yaml holds the settings; a warm-up of null is a quarter of the epochs, because early
+    # accuracy ranks configurations badly (docs/BENCHMARKS.md, "Pruning").
+    warmup = options.get("n_warmup_steps")
+    return optuna.pruners.PercentilePruner(
+        **{**options, "n_warmup_steps": config.train.epochs // 4 if warmup is None else warmup}
+    )
+
+
+def _auto_pruner(config: Config, options: dict[str, Any]) -> Any:
+    name, _ = choose_pruner(config)
+    # With several objectives nothing is pruned, and the chosen pruner's options do not apply.
+    return PRUNERS[name](config, options if name == AUTO_PRUNER else {})
+
+
 # name -> factory(config, options) -> optuna pruner
 PRUNERS: dict[str, Callable[[Config, dict[str, Any]], Any]] = {
+    "auto": _auto_pruner,
+    "percentile": _percentile,
     "median": _median,
     "hyperband": _hyperband,
     "none": _none,
 }
+
+
+AUTO_PRUNER = "percentile"  # the benchmark's choice for one objective (docs/BENCHMARKS.md)
+
+
+def choose_pruner(config: Config) -> tuple[str, str]:
+    """The pruner ``pruner=auto`` uses: none for several objectives (Optuna prunes on one value), else
+    the one that kept the best value at equal cost in benchmarks/bench_search.py."""
+    name = config.pruner.name
+    if name != "auto":
+        return name, "named by pruner="
+    if config.search.multi_objective:
+        return "none", "several objectives cannot be pruned"
+    return AUTO_PRUNER, "one objective"
 
 
 def sampler(config: Config, stream: tuple[int, int] = (0, 0)) -> Any:

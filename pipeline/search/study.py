@@ -81,7 +81,8 @@ def settings(config: Config, dataset: Dataset) -> dict[str, Any]:
         "dataset": config.dataset.name,
         "data_fingerprint": dataset.fingerprint,
         "metric": config.search.metric,
-        "direction": config.search.direction,
+        # As studies have always recorded it: one direction, or a list for several objectives.
+        "direction": config.search.directions if config.search.multi_objective else config.search.directions[0],
         "space": {name: vars(param) for name, param in sorted(config.search.space.items())},
         "fixed": {"model": vars(config.model), "train": {**vars(config.train), "seed": None}},
         "seed": config.seed,

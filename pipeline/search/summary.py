@@ -31,7 +31,9 @@ from pipeline.records.tracking import (
     reopen_run,
 )
 from pipeline.records.uris import mask_password
+from pipeline.search.evidence import evidence_of
 from pipeline.search.outcomes import Outcome, outcome_of
+from pipeline.search.samplers import choose_pruner, choose_sampler
 from pipeline.search.study import STOPPED_ATTR, dead_trials, fail_and_retry, fail_stale_trials
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
@@ -39,6 +41,7 @@ from pipeline.setup.vocabulary import final_metrics
 
 if TYPE_CHECKING:
     from pipeline.search.drawing import Drawing
+    from pipeline.search.evidence import Confirmation
 from pipeline.training import config_yaml, log_learning_curves, log_network_model
 
 PARENT_ATTR = "mlflow_parent_run_id"
@@ -56,8 +59,8 @@ def parent_run(tracker: Tracker, study: optuna.Study, config: Config) -> RunReco
             "dataset": config.dataset.name,
             "metric": config.search.metrics[0],
             "direction": config.search.directions[0],
-            "sampler": config.sampler.name,
-            "pruner": config.pruner.name,
+            "sampler": choose_sampler(config)[0],  # auto logs what it chose
+            "pruner": choose_pruner(config)[0],
             "seed": config.seed,
             "search_space": json.dumps({name: vars(p) for name, p in config.search.space.items()}),
         }
@@ -220,8 +223,9 @@ def finish(
             "n_trials": len(table),
         }
     )
+    confirmation = confirm(study, parent, config, dataset, best)
     rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
-    drawing = start_report(study, tracker, config, best.params, rerun)
+    drawing = start_report(study, tracker, config, best, rerun, confirmation)
     try:
         version = publish_best(tracker, best_run, config, dataset)  # while the report is drawn
     except BaseException:
@@ -230,15 +234,41 @@ def finish(
     report_path = write_report(drawing, study.study_name, parent, report_folder)
     parent.finish(STATUS_FINISHED)
     print(leaderboard(table, tracker, config, dataset))
-    print(describe_counts(counts))
+    saved = evidence_of(study.get_trials(deepcopy=False), config.train.epochs).saved()
+    print(describe_counts(counts) + (f"; {saved}" if saved else ""))
     if stopped:
         print(f"stopped early: {stopped}; the budget search.n_trials={config.search.n_trials} was not used up")
     registered = f", registered as {registry_name(config)} version {version}" if version else ""
     shown = ", ".join(f"{m}={v:.4g}" for m, v in zip(config.search.metrics, best.values, strict=True))
     print(f"best ({rule}): trial {best.number} (run {best_run}) {shown}{registered}")
+    if confirmation is not None:
+        print(f"  with other seeds: {confirmation.sentence(config.search.metrics[0])}")
     print(f"rerun it: {rerun}")
     print(f"study report: {report_path}")
     return 0
+
+
+def confirm(
+    study: optuna.Study, parent: RunRecorder, config: Config, dataset: Dataset, best: optuna.trial.FrozenTrial
+) -> "Confirmation | None":
+    """Retrain the best configuration with ``search.confirm_seeds`` other seeds and record the spread on the
+    parent run (``best_<metric>_mean``/``_sd``, tags ``best_seed_values`` and ``within_noise``)."""
+    from pipeline.search.confirm import confirm_best
+
+    if config.search.confirm_seeds and not config.search.multi_objective and "seed_values" not in best.user_attrs:
+        print(f"confirming the best: trial {best.number} trained again with {config.search.confirm_seeds} other seeds")
+    confirmation = confirm_best(config, dataset, study, best)
+    if confirmation is None:
+        return None
+    metric = config.search.metrics[0]
+    parent.log_metrics({f"best_{metric}_mean": confirmation.mean, f"best_{metric}_sd": confirmation.sd})
+    parent.set_tags(
+        {
+            "best_seed_values": json.dumps(list(confirmation.values)),
+            "within_noise": ",".join(map(str, confirmation.within_noise)),
+        }
+    )
+    return confirmation
 
 
 def choose_best(study: optuna.Study, config: Config) -> tuple[optuna.trial.FrozenTrial, str]:
@@ -296,8 +326,9 @@ def start_report(
     study: optuna.Study,
     tracker: Tracker,
     config: Config,
-    best_params: dict[str, object],
+    best: optuna.trial.FrozenTrial,
     rerun: str,
+    confirmation: "Confirmation | None" = None,
 ) -> "Drawing":
     """Read what the study report shows and start drawing it (on the other core: ``drawing``)."""
     from pipeline.search import report  # matplotlib: imported when the report is drawn, not at the start
@@ -320,11 +351,15 @@ def start_report(
         config.search.directions[0],
         log_params_of(config),
         curves,
-        best_settings=best_params,
+        best_settings=best.params,
+        best_number=best.number,
+        confirmation=confirmation,
         rerun_command=rerun,
         title=f"Study {study.study_name}: {' and '.join(config.search.metrics)} on {config.dataset.name}",
         metrics=config.search.metrics,
         directions=config.search.directions,
+        epochs=config.train.epochs,
+        repeats=config.search.repeats,
     )
     return start_drawing(data)
 

@@ -15,6 +15,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pipeline.errors import ConfigError
 from pipeline.setup.help import register_help
+from pipeline.setup.vocabulary import better_direction
 
 PARAM_TYPES = ("float", "int", "categorical")
 DIRECTIONS = ("maximize", "minimize")
@@ -83,10 +84,10 @@ class SearchParam:
 @dataclass
 class SearchConfig:
     n_trials: int = 40
-    # One metric, or a list for several objectives (a Pareto front), with a matching list of directions:
-    # metric=[val_accuracy,n_parameters] direction=[maximize,minimize]
+    # One metric, or a list for several objectives (a Pareto front): metric=[val_accuracy,n_parameters].
+    # direction: auto (each metric's own: accuracies up, costs and sizes down), or one per metric.
     metric: Any = "val_accuracy"
-    direction: Any = "maximize"
+    direction: Any = "auto"
     workers: int = 1
     timeout: float | None = None  # seconds for the whole sweep; None: no limit
     seed_per_trial: bool = True  # each trial its own initialization/batching seed; false: train.seed for all
@@ -95,6 +96,8 @@ class SearchConfig:
     warm_start: str | None = None  # enqueue the best trials of this other study in the same storage first
     warm_start_top: int = 5
     patience: int | None = None  # stop once this many trials in a row did not improve the best value
+    repeats: int = 1  # seeds per trial: the objective is their mean; the run records each seed's and mean ± sd
+    confirm_seeds: int = 3  # at the end, retrain the best configuration with this many other seeds (0: never)
 
     @property
     def metrics(self) -> list[str]:
@@ -103,7 +106,9 @@ class SearchConfig:
 
     @property
     def directions(self) -> list[str]:
-        """``maximize``/``minimize`` per objective, in the order of ``metrics``."""
+        """``maximize``/``minimize`` per objective, in the order of ``metrics`` (``auto``: the way each improves)."""
+        if self.direction == "auto":
+            return [better_direction(metric) for metric in self.metrics]
         found = self.direction if isinstance(self.direction, list | tuple) else [self.direction]
         return [str(d) for d in found]
 
@@ -118,14 +123,14 @@ class SearchConfig:
 
 @dataclass
 class SamplerConfig:
-    name: str = "tpe"
+    name: str = "auto"  # auto: chosen from the study's shape (pipeline/search/samplers.py choose_sampler)
     seed: int | None = None  # None: the root seed
     options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the Optuna sampler
 
 
 @dataclass
 class PrunerConfig:
-    name: str = "median"
+    name: str = "auto"  # auto: none for several objectives, else the benchmark's choice (choose_pruner)
     report_every: int = 5  # epochs between reports of the metric to Optuna (each is a storage write)
     options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the Optuna pruner
 

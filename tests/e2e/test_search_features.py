@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from mlflow import MlflowClient
@@ -178,3 +179,61 @@ def test_patience_stops_a_sweep_whose_metric_cannot_improve(tmp_path: Path) -> N
     assert parent.data.tags["stopped_early"].startswith("search.patience=3")
     again = sweep(tmp_path, *overrides)  # a resume counts toward the same budget and stops at once
     assert again.returncode == 0 and len(study(tmp_path).trials) == 4
+
+
+def test_two_objectives_with_nothing_else_named_run_and_record_the_pareto_set(tmp_path: Path) -> None:
+    """`search.metric=[val_accuracy,n_parameters]` alone: the directions follow the metrics, sampler=auto and
+    pruner=auto choose what several objectives need, and the report's best-trial heading is the chosen trial."""
+    result = sweep(tmp_path, "search.metric=[val_accuracy,n_parameters]", "search.n_trials=6")
+    assert result.returncode == 0, result.stderr
+    assert "search: sampler tpe (auto: 2 objectives, 6 trials), pruner none (auto: several objectives" in result.stdout
+    found = study(tmp_path)
+    assert [d.name for d in found.directions] == ["MAXIMIZE", "MINIMIZE"]
+    assert {t.state for t in found.trials} == {TrialState.COMPLETE}
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    parent = client.get_run(found.user_attrs["mlflow_parent_run_id"])
+    assert {int(n) for n in parent.data.tags["pareto_trials"].split(",")} == {t.number for t in found.best_trials}
+    assert (parent.data.params["sampler"], parent.data.params["pruner"]) == ("tpe", "none")
+    page = (tmp_path / "mlruns" / "reports" / "iris-sweep.html").read_text()
+    assert f"<p id='best-trial'>Trial {parent.data.tags['best_trial_number']}:" in page
+
+
+def test_repeats_train_every_seed_into_one_run_per_trial_and_rerun_exactly(tmp_path: Path) -> None:
+    result = sweep(tmp_path, "search.n_trials=3", "search.repeats=3", "pruner=none")
+    assert result.returncode == 0, result.stderr
+    found = study(tmp_path)
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("deepsweep-iris").experiment_id])
+    trial_runs = [run for run in runs if run.data.tags.get("kind") == "trial"]
+    assert len(trial_runs) == len(found.trials) == 3, "one run per trial, whatever the repeats"
+    for trial in found.trials:
+        run = client.get_run(trial.user_attrs["mlflow_run_id"])
+        seeds = [run.data.metrics[f"seed{i}_val_accuracy"] for i in range(3)]
+        assert len(trial.user_attrs["seed_values"]) == 3 and seeds == trial.user_attrs["seed_values"]
+        assert trial.value == pytest.approx(sum(seeds) / 3, rel=1e-12), "the objective is the seeds' mean"
+        assert run.data.metrics["val_accuracy_mean"] == pytest.approx(trial.value, rel=1e-12)
+        assert run.data.metrics["val_accuracy_sd"] == pytest.approx(float(np.std(seeds, ddof=1)), rel=1e-9)
+        assert run.data.metrics["seed0_val_accuracy"] == run.data.metrics["val_accuracy"], "seed 0 is recorded in full"
+        assert all(f"seed{i}_final_train_accuracy" in run.data.metrics for i in range(3))
+    assert "over 3 seeds of trial" in result.stdout and "its own repeats (search.repeats)" in result.stdout
+    best_run = found.best_trial.user_attrs["mlflow_run_id"]
+    rerun = subprocess.run(
+        [sys.executable, "-m", "pipeline.rerun", best_run], cwd=tmp_path, env=ENV, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "metrics match exactly" in rerun.stdout
+
+
+def test_without_repeats_the_best_is_retrained_with_other_seeds_and_stated_with_its_spread(tmp_path: Path) -> None:
+    result = sweep(tmp_path, "search.n_trials=4", "search.confirm_seeds=2", "pruner=none")
+    assert result.returncode == 0, result.stderr
+    found = study(tmp_path)
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    parent = client.get_run(found.user_attrs["mlflow_parent_run_id"])
+    values = json.loads(parent.data.tags["best_seed_values"])
+    assert len(values) == 3 and values[0] == found.best_value, "the search's own value, then two retrainings"
+    assert parent.data.metrics["best_val_accuracy_mean"] == pytest.approx(float(np.mean(values)), rel=1e-12)
+    assert parent.data.metrics["best_val_accuracy_sd"] == pytest.approx(float(np.std(values, ddof=1)), rel=1e-9)
+    assert "with other seeds: val_accuracy" in result.stdout and "over 3 seeds" in result.stdout
+    assert "mean ± sd over 3 seeds" in (tmp_path / "mlruns" / "reports" / "iris-sweep.html").read_text()

@@ -87,3 +87,18 @@ def test_a_value_reported_twice_at_one_step_keeps_the_first(tmp_path: Path) -> N
     with pytest.warns(UserWarning):
         assert pruning.report(9.0, 0) == trial.should_prune()
     assert pruning.reported == {0: 0.5} == trial.study.trials[-1].intermediate_values
+
+
+def test_the_last_epoch_is_reported_but_never_pruned() -> None:
+    """A trial that trained every epoch keeps its value: pruning it then would save nothing."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=1))
+    for _ in range(2):
+        trial = study.ask()
+        for step in range(5):
+            trial.report(0.9, step)
+        study.tell(trial, 0.9)
+    trial = study.ask()
+    pruning = TrialPruning(trial, last_step=4)
+    assert bool(pruning.report(0.1, 3)) is True, "worse than the median before the last epoch: pruned"
+    assert pruning.report(0.1, 4) is False and study.trials[-1].intermediate_values[4] == 0.1
