@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.console import mask_output
+from pipeline.record_names import KIND_TAG, STUDY_TAG, TRIAL_NUMBER_TAG
 from pipeline.records.tracking import search_runs
 from pipeline.records.uris import sqlite_file
 
@@ -38,7 +39,7 @@ COLUMNS = (
 )
 WIDTH = 120  # an ordinary terminal
 # Printed column -> its CSV column; the printed tables are narrowed in this order of importance.
-SHORT = {"hidden_activation": "activation", "learning_rate": "lr", "trial_number": "trial", "study_name": "study"}
+SHORT = {"hidden_activation": "activation", "learning_rate": "lr", TRIAL_NUMBER_TAG: "trial", STUDY_TAG: "study"}
 
 
 def leaderboard(runs: pd.DataFrame, metric: str, ascending: bool, top: int) -> pd.DataFrame:
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = search_runs(args.tracking_uri, args.experiment, " and ".join(filters))
     ranked = leaderboard(runs, args.metric, args.minimize, len(runs))
     # --top per section: the best sweep trials and the best training runs.
-    kinds = ranked["kind"].fillna("train") if "kind" in ranked.columns else pd.Series("train", index=ranked.index)
+    kinds = ranked[KIND_TAG].fillna("train") if KIND_TAG in ranked.columns else pd.Series("train", index=ranked.index)
     table = ranked.groupby(kinds, sort=False, group_keys=False).head(args.top)
     if table.empty:
         print(f"no runs with metric {args.metric!r} in {args.tracking_uri}", file=sys.stderr)
@@ -96,12 +97,12 @@ def default_output(tracking_uri: str) -> Path:
 
 def render(table: pd.DataFrame, metric: str, width: int = WIDTH) -> str:
     """The leaderboard as text: sweep trials, then training runs, each at most ``width`` columns wide."""
-    kinds = table["kind"] if "kind" in table.columns else pd.Series(["train"] * len(table), index=table.index)
+    kinds = table[KIND_TAG] if KIND_TAG in table.columns else pd.Series(["train"] * len(table), index=table.index)
     trials, runs = table[kinds == "trial"], table[kinds != "trial"]
     parts = []
     if not trials.empty:
         parts.append(
-            f"sweep trials, best {metric} first:\n" + _text(trials, metric, ["study_name", "trial_number"], width)
+            f"sweep trials, best {metric} first:\n" + _text(trials, metric, [STUDY_TAG, TRIAL_NUMBER_TAG], width)
         )
     if not runs.empty:
         parts.append(f"training runs (pipeline.train, reruns), best {metric} first:\n" + _text(runs, metric, [], width))
@@ -115,8 +116,8 @@ def _text(rows: pd.DataFrame, metric: str, leading: list[str], width: int) -> st
     shown.insert(len(leading), "run", rows["run_id"].str[:8])
     if "rerun_of" in rows and rows["rerun_of"].notna().any():
         shown["rerun_of"] = rows["rerun_of"].fillna("").str[:8]
-    if "trial_number" in shown:
-        shown["trial_number"] = shown["trial_number"].astype(str)
+    if TRIAL_NUMBER_TAG in shown:
+        shown[TRIAL_NUMBER_TAG] = shown[TRIAL_NUMBER_TAG].astype(str)
     if "learning_rate" in shown:
         shown["learning_rate"] = pd.to_numeric(shown["learning_rate"], errors="coerce").map(lambda v: f"{v:.3g}")
     shown = shown.rename(columns=SHORT).fillna("")

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from pipeline.console import fail_cleanly, mask_output
 from pipeline.errors import ConfigError
 from pipeline.preflight import Prepared, load_config, prepare_training
+from pipeline.record_names import BEST_RUN_TAG, KIND_TAG, TRIAL_STATE_TAG
 from pipeline.records.store_checks import TRACKING_SCHEMES, check_store_uri
 from pipeline.records.tracking import Tracker, download_artifact, metric_histories
 from pipeline.records.uris import sqlite_file
@@ -93,13 +94,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name)
         source = tracker.run(args.run_id)
-        if source.data.tags.get("kind") == "study":
-            best = source.data.tags.get("best_run_id", "<a trial's run id>")
+        if source.data.tags.get(KIND_TAG) == "study":
+            best = source.data.tags.get(BEST_RUN_TAG, "<a trial's run id>")
             print(
                 f"error: {args.run_id} is a sweep's parent run; rerun one of its trials, e.g. {best}", file=sys.stderr
             )
             return 2
-        pruned = source.data.tags.get("trial_state") == "PRUNED"
+        pruned = source.data.tags.get(TRIAL_STATE_TAG) == "PRUNED"
         expected = metric_histories(tracker.client, args.run_id)
         prepared = prepare_training(config)
         new_run_id, result = train_once(prepared.config, prepared.dataset, {"rerun_of": args.run_id})

@@ -28,6 +28,7 @@ from omegaconf import DictConfig
 
 from pipeline.console import Terminated, add_secrets, fail_cleanly, handle_sigterm, mask_output, run_to_exit
 from pipeline.preflight import load_config, prepare_sweep
+from pipeline.record_names import RUN_ID_ATTR
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.setup.config import Config, register_schemas
 
@@ -111,7 +112,7 @@ def retry_dead_trials(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) ->
     dead = studies.dead_trials(study)
     if dead:
         studies.fail_and_retry(study, rdb, dead)
-        runs = [trial.user_attrs["mlflow_run_id"] for trial in dead if "mlflow_run_id" in trial.user_attrs]
+        runs = [trial.user_attrs[RUN_ID_ATTR] for trial in dead if RUN_ID_ATTR in trial.user_attrs]
         close_stale_runs(tracker, runs, "the worker running this trial died (killed or out of memory); it was retried")
 
 
@@ -237,7 +238,7 @@ def _sweep(config: Config, workers: list[_Worker]) -> int:
     from pipeline.records.locks import StoreLock
     from pipeline.records.tracking import Tracker, close_dead_runs
     from pipeline.search import study as studies
-    from pipeline.search import summary as report
+    from pipeline.search import summary
     from pipeline.search.progress import Progress
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
@@ -256,8 +257,8 @@ def _sweep(config: Config, workers: list[_Worker]) -> int:
         rdb = studies.storage(config.tracking.storage)
         study = studies.open_study(config, dataset, rdb)
         close_dead_runs(tracker)
-        parent = report.parent_run(tracker, study, config)
-        report.recover(study, rdb, tracker)
+        parent = summary.parent_run(tracker, study, config)
+        summary.recover(study, rdb, tracker)
     at_start = studies.used_budget(study)
     waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
     if at_start >= config.search.n_trials and not waiting:
@@ -280,20 +281,20 @@ def _sweep(config: Config, workers: list[_Worker]) -> int:
                     raise WorkerFailedError(f"a worker process exited with code {status}; see its output above")
         except KeyboardInterrupt as interrupt:
             progress.close()
-            report.interrupted(study, rdb, tracker, parent, interrupt)
+            summary.interrupted(study, rdb, tracker, parent, interrupt)
             return 143 if isinstance(interrupt, Terminated) else 130
         except BaseException as error:
             progress.close()
-            report.crashed(study, rdb, tracker, parent, error)
+            summary.crashed(study, rdb, tracker, parent, error)
             if isinstance(error, WorkerFailedError):
                 print(f"error: {error}", file=sys.stderr)
                 return status
             raise
     with StoreLock(config.tracking.storage, "init"):
         try:
-            code = report.finish(study, rdb, tracker, parent, config, dataset, report_folder(config))
+            code = summary.finish(study, rdb, tracker, parent, config, dataset, report_folder(config))
         except BaseException as error:  # e.g. a full disk while publishing the best model
-            report.crashed(study, rdb, tracker, parent, error)
+            summary.crashed(study, rdb, tracker, parent, error)
             raise
     ran = studies.used_budget(study) - at_start
     print(f"this run: {ran} trials; the study: {studies.used_budget(study)} of {config.search.n_trials}")

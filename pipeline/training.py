@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from models import DeepNetwork, DivergenceError
+from pipeline.record_names import KIND_TAG
 from pipeline.records.pyfunc_model import PYFUNC_ENTRY, model_requirements
 from pipeline.records.tracking import (
     STATUS_FAILED,
@@ -342,7 +343,7 @@ def train_once(config: Config, dataset: Dataset, extra_tags: dict[str, str] | No
     """
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
     close_dead_runs(tracker)
-    recorder = tracker.start_run(run_name(config), {"kind": "train", **(extra_tags or {})})
+    recorder = tracker.start_run(run_name(config), {KIND_TAG: "train", **(extra_tags or {})})
     try:
         start_record(recorder, config, dataset, {})
         result = train_and_record(

@@ -31,6 +31,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from pipeline.errors import ConfigError
 from pipeline.interrupts import critical
+from pipeline.record_names import FAILURE_ATTR
 from pipeline.records.locks import StoreLock, create_atomically, enable_wal, process_alive
 from pipeline.records.new_store import create_schema
 from pipeline.records.pyfunc_model import model_signature
@@ -301,7 +302,7 @@ class RunRecorder:
     def finish(self, status: str, reason: str | None = None) -> None:
         """Flush what is buffered and close the run with ``status`` (FINISHED, FAILED or KILLED) and its reason."""
         if reason:
-            self.add_tags({"failure_reason": reason[:5000]})
+            self.add_tags({FAILURE_ATTR: reason[:5000]})
         if self.dropped_non_finite:
             self.add_tags({"non_finite_metrics_dropped": ",".join(self.dropped_non_finite[:50])})
         self.flush()
@@ -436,8 +437,8 @@ def reopen_run(tracker: Tracker, run_id: str) -> bool:
     if run.info.lifecycle_stage == "deleted":
         return False
     _retry(tracker.client.update_run, run_id, status=STATUS_RUNNING)
-    if "failure_reason" in run.data.tags:  # left by an interrupted session: no longer true
-        _retry(tracker.client.delete_tag, run_id, "failure_reason")
+    if FAILURE_ATTR in run.data.tags:  # left by an interrupted session: no longer true
+        _retry(tracker.client.delete_tag, run_id, FAILURE_ATTR)
     tracker.recorder(run_id).set_tags(process_tags())  # this process runs it now, not the earlier one
     return True
 

@@ -21,6 +21,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from models import DivergenceError
+from pipeline.record_names import SEED_VALUES_ATTR
 from pipeline.search.evidence import Confirmation, within_noise
 from pipeline.search.space import apply, suggest
 from pipeline.setup.config import Config
@@ -110,8 +111,8 @@ def confirm_best(config: Config, dataset: Dataset, study: optuna.Study, best: Fr
     metric = config.search.metrics[0]
     if config.search.multi_objective:
         return None
-    if "seed_values" in best.user_attrs:  # trained with several seeds already
-        values = [float(v) for v in best.user_attrs["seed_values"]]
+    if SEED_VALUES_ATTR in best.user_attrs:  # trained with several seeds already
+        values = [float(v) for v in best.user_attrs[SEED_VALUES_ATTR]]
     elif config.search.confirm_seeds:
         retrained = trial_config(config, best)
         seeds = [extra_seed(config.seed, best.number, CONFIRM_STREAM, i) for i in range(config.search.confirm_seeds)]
@@ -125,5 +126,5 @@ def confirm_best(config: Config, dataset: Dataset, study: optuna.Study, best: Fr
     sd = float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     close = within_noise(trials, best.number, mean, sd, config.search.directions[0] == "maximize")
-    repeated = "seed_values" in best.user_attrs
+    repeated = SEED_VALUES_ATTR in best.user_attrs
     return Confirmation(best.number, finite, close, diverged=len(values) - len(finite), repeated=repeated)

@@ -17,9 +17,24 @@ import optuna
 from models import DivergenceError
 from pipeline.errors import write_failed
 from pipeline.interrupts import critical
+from pipeline.record_names import (
+    FAILURE_ATTR,
+    KIND_TAG,
+    OUTCOME_ATTR,
+    OUTCOME_TAG,
+    RETRY_OF_ATTR,
+    RETRY_OF_TAG,
+    RUN_ID_ATTR,
+    SEED_ATTR,
+    SEED_VALUES_ATTR,
+    STUDY_TAG,
+    TRIAL_NUMBER_TAG,
+    TRIAL_STATE_TAG,
+    WORKER_ATTR,
+)
 from pipeline.records.tracking import RunRecorder, Tracker
 from pipeline.search.confirm import repeat_metrics, repeat_seeds
-from pipeline.search.outcomes import OUTCOME_ATTR, Outcome
+from pipeline.search.outcomes import Outcome
 from pipeline.search.pruning import TrialPruning
 from pipeline.search.space import apply, suggest
 from pipeline.setup.config import Config
@@ -105,12 +120,12 @@ class Objective:
         config = apply(self.config, self.trial_values(trial) if values is None else values)
         # A retried trial (its first worker died) inherits the user attributes, hence the seed, of the
         # trial it repeats.
-        seed = trial.user_attrs.get("train_seed")
+        seed = trial.user_attrs.get(SEED_ATTR)
         if seed is None:
             per_trial = self.config.search.seed_per_trial
             seed = trial_seed(self.config.seed, trial.number) if per_trial else network_seed(self.config)
             with critical():
-                trial.set_user_attr("train_seed", seed)
+                trial.set_user_attr(SEED_ATTR, seed)
         config.train.seed = seed
         return config
 
@@ -119,17 +134,17 @@ class Objective:
             self.on_start()
         # Who runs the trial: lets the next start on this machine fail it at once if this process dies.
         with critical():
-            trial.set_user_attr("worker", f"{self.host}:{os.getpid()}")
+            trial.set_user_attr(WORKER_ATTR, f"{self.host}:{os.getpid()}")
         values = self.trial_values(trial)
         config = self.trial_config(trial, values)
         name = trial_name(trial.number, values)
         recorder = self.tracker.start_run(
             name,
             {
-                "kind": "trial",
-                "study_name": self.config.study_name,
-                "trial_number": str(trial.number),
-                **({"retry_of_trial": str(trial.user_attrs["retry_of"])} if "retry_of" in trial.user_attrs else {}),
+                KIND_TAG: "trial",
+                STUDY_TAG: self.config.study_name,
+                TRIAL_NUMBER_TAG: str(trial.number),
+                **({RETRY_OF_TAG: str(trial.user_attrs[RETRY_OF_ATTR])} if RETRY_OF_ATTR in trial.user_attrs else {}),
             },
             parent_run_id=self.parent_run_id,
         )
@@ -149,10 +164,10 @@ class Objective:
 
         try:  # from here on, whatever happens closes the run with the trial's outcome
             with critical():
-                trial.set_user_attr("mlflow_run_id", recorder.run_id)
+                trial.set_user_attr(RUN_ID_ATTR, recorder.run_id)
             # Several objectives cannot be pruned (the pre-flight refuses a pruner): nothing to report.
             pruning = None if multi else TrialPruning(trial, last_step=config.train.epochs - 1)
-            start_record(recorder, config, self.dataset, {"trial_number": str(trial.number)})
+            start_record(recorder, config, self.dataset, {TRIAL_NUMBER_TAG: str(trial.number)})
             tracking = self.config.tracking
             result = train_and_record(
                 config,
@@ -201,7 +216,7 @@ class Objective:
         recorder.add_metrics(logged, step=0)
         recorder.add_tags({"repeat_seeds": json.dumps(seeds)})
         with critical():
-            trial.set_user_attr("seed_values", per_seed)
+            trial.set_user_attr(SEED_VALUES_ATTR, per_seed)
         return means
 
     @staticmethod
@@ -219,12 +234,12 @@ class Objective:
         A Ctrl-C or SIGTERM held back during these writes arrives at their end; Optuna then fails a
         trial that was ending well, so it was interrupted, not complete or pruned."""
         try:
-            names = {"mlflow.runName": run_name, "trial_state": outcome.state.name, "outcome": outcome.label}
+            names = {"mlflow.runName": run_name, TRIAL_STATE_TAG: outcome.state.name, OUTCOME_TAG: outcome.label}
             recorder.add_tags({**names, **(tags or {})})
             reason = close_run(recorder, outcome.run_status, error, expected=outcome is Outcome.PRUNED)
             if reason is not None and outcome is not Outcome.PRUNED:
                 with critical():
-                    trial.set_user_attr("failure_reason", reason)
+                    trial.set_user_attr(FAILURE_ATTR, reason)
             with critical():
                 trial.set_user_attr(OUTCOME_ATTR, outcome.label)
         except KeyboardInterrupt:

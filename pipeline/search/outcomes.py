@@ -10,9 +10,8 @@ from enum import Enum
 
 from optuna.trial import FrozenTrial, TrialState
 
+from pipeline.record_names import OUTCOME_ATTR
 from pipeline.records.tracking import STATUS_FAILED, STATUS_FINISHED, STATUS_KILLED
-
-OUTCOME_ATTR = "outcome"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 from optuna.trial import FrozenTrial, TrialState
 
+from pipeline.record_names import FAILURE_ATTR
 from pipeline.search.evidence import RESAMPLES, Confirmation, Evidence, Importance, evidence_of
 from pipeline.search.evidence import importances as importance_spread
 from pipeline.search.outcomes import Outcome, outcome_of
@@ -455,7 +456,7 @@ def _states_table(trials: list[FrozenTrial]) -> str:
         label = label or ("waiting" if outcome is None else outcome.label)
         counts[label] = counts.get(label, 0) + 1
         if outcome is not None and outcome not in (Outcome.COMPLETE, Outcome.PRUNED):
-            reason = trial.user_attrs.get("failure_reason", outcome.value.meaning)
+            reason = trial.user_attrs.get(FAILURE_ATTR, outcome.value.meaning)
             reasons.append(f"<tr><td>{trial.number}</td><td>{outcome.label}</td><td>{html.escape(reason)}</td></tr>")
     meaning = {outcome.label: outcome.value.meaning for outcome in Outcome}
     rows = "".join(

@@ -13,10 +13,19 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from pipeline.errors import ConfigError
+from pipeline.record_names import (
+    FAILURE_ATTR,
+    OUTCOME_ATTR,
+    RETRY_OF_ATTR,
+    RUN_ID_ATTR,
+    SETTINGS_ATTR,
+    STOPPED_ATTR,
+    WORKER_ATTR,
+)
 from pipeline.records.locks import StoreLock, create_atomically, enable_wal
 from pipeline.records.tracking import process_alive
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
-from pipeline.search.outcomes import OUTCOME_ATTR, uses_budget
+from pipeline.search.outcomes import uses_budget
 from pipeline.search.samplers import pruner, quiet_experimental, sampler
 from pipeline.search.space import load_points, point_problem
 from pipeline.setup.config import Config, ModelConfig, TrainConfig
@@ -26,7 +35,6 @@ HEARTBEAT_SECONDS = 10  # a live worker writes a heartbeat this often
 GRACE_SECONDS = 60  # a trial on another machine without heartbeat for this long is failed and retried
 GRACE_VARIABLE = "DEEPSWEEP_HEARTBEAT_GRACE"  # overrides GRACE_SECONDS (tests, slow networks)
 MAX_RETRIES = 2  # a trial whose worker died is retried this many times with the same parameters
-SETTINGS_ATTR = "deepsweep_settings"
 
 
 class StudyMismatchError(ConfigError):
@@ -185,9 +193,6 @@ def warm_start_points(config: Config, rdb: RDBStorage) -> list[dict[str, Any]]:
     return chosen
 
 
-STOPPED_ATTR = "stopped_early"
-
-
 def trials_since_best(study: optuna.Study, maximize: bool) -> int:
     """How many ended trials came after the best value so far (of the first objective) without beating it."""
     ended = sorted(
@@ -229,7 +234,7 @@ def dead_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     host = socket.gethostname()
     dead = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        worker_host, _, pid = str(trial.user_attrs.get(WORKER_ATTR, "")).rpartition(":")
         if worker_host == host and pid.isdigit() and not process_alive(int(pid)):
             dead.append(trial)
     return dead
@@ -237,7 +242,7 @@ def dead_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 # User attributes that describe one attempt, not the trial: a retry starts without them (a stale
 # ``worker`` would make the retry itself look dead until its objective starts).
-ATTEMPT_ATTRS = ("worker", "mlflow_run_id", OUTCOME_ATTR, "failure_reason")
+ATTEMPT_ATTRS = (WORKER_ATTR, RUN_ID_ATTR, OUTCOME_ATTR, FAILURE_ATTR)
 
 
 def running_on_other_hosts(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -247,7 +252,7 @@ def running_on_other_hosts(study: optuna.Study) -> list[optuna.trial.FrozenTrial
     return [
         trial
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        if str(trial.user_attrs.get("worker", "")).rpartition(":")[0] != host
+        if str(trial.user_attrs.get(WORKER_ATTR, "")).rpartition(":")[0] != host
     ]
 
 
@@ -263,7 +268,7 @@ def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             distributions=trial.distributions,
             user_attrs={
                 **{key: value for key, value in trial.user_attrs.items() if key not in ATTEMPT_ATTRS},
-                "retry_of": trial.number,
+                RETRY_OF_ATTR: trial.number,
             },
             system_attrs={"failed_trial": history[0], "retry_history": history},
         )
@@ -290,7 +295,7 @@ def fail_stale_trials(study: optuna.Study, rdb: RDBStorage) -> None:
     unclaimed = [
         trial
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        if "worker" not in trial.user_attrs
+        if WORKER_ATTR not in trial.user_attrs
         and trial.datetime_start is not None
         and now - trial.datetime_start.timestamp() > limit
     ]

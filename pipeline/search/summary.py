@@ -34,7 +34,7 @@ from pipeline.records.uris import mask_password
 from pipeline.search.evidence import evidence_of
 from pipeline.search.outcomes import Outcome, outcome_of
 from pipeline.search.samplers import choose_pruner, choose_sampler
-from pipeline.search.study import STOPPED_ATTR, dead_trials, fail_and_retry, fail_stale_trials
+from pipeline.search.study import dead_trials, fail_and_retry, fail_stale_trials
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import final_metrics
@@ -42,9 +42,22 @@ from pipeline.setup.vocabulary import final_metrics
 if TYPE_CHECKING:
     from pipeline.search.drawing import Drawing
     from pipeline.search.evidence import Confirmation
+from pipeline.record_names import (
+    BEST_RUN_TAG,
+    BEST_TRIAL_TAG,
+    KIND_TAG,
+    OUTCOME_TAG,
+    PARENT_ATTR,
+    REGISTERED_TAG,
+    RUN_ID_ATTR,
+    SEED_VALUES_ATTR,
+    STOPPED_ATTR,
+    STUDY_TAG,
+    TRIAL_NUMBER_TAG,
+    TRIAL_STATE_TAG,
+)
 from pipeline.training import config_yaml, log_learning_curves, log_network_model
 
-PARENT_ATTR = "mlflow_parent_run_id"
 LEADERBOARD_SIZE = 10
 
 
@@ -53,7 +66,7 @@ def parent_run(tracker: Tracker, study: optuna.Study, config: Config) -> RunReco
     run_id = study.user_attrs.get(PARENT_ATTR)
     if run_id and reopen_run(tracker, run_id):
         return tracker.recorder(run_id)
-    recorder = tracker.start_run(config.study_name, {"kind": "study", "study_name": config.study_name})
+    recorder = tracker.start_run(config.study_name, {KIND_TAG: "study", STUDY_TAG: config.study_name})
     recorder.log_params(
         {
             "dataset": config.dataset.name,
@@ -102,7 +115,7 @@ def reconcile(study: optuna.Study, tracker: Tracker) -> None:
         return
     runs: dict[str, list] = {}
     for run in tracker.search(f"tags.`mlflow.parentRunId` = '{parent_id}'"):
-        runs.setdefault(run.data.tags.get("trial_number", ""), []).append(run)
+        runs.setdefault(run.data.tags.get(TRIAL_NUMBER_TAG, ""), []).append(run)
     for trial in study.get_trials(deepcopy=False):
         outcome = outcome_of(trial)
         if outcome is None:
@@ -111,10 +124,10 @@ def reconcile(study: optuna.Study, tracker: Tracker) -> None:
         if not found:
             recorder = tracker.start_run(
                 f"trial-{trial.number} [{outcome.label}]",
-                {"kind": "trial", "study_name": study.study_name, "trial_number": str(trial.number)},
+                {KIND_TAG: "trial", STUDY_TAG: study.study_name, TRIAL_NUMBER_TAG: str(trial.number)},
                 parent_run_id=parent_id,
             )
-            recorder.add_tags({"trial_state": outcome.state.name, "outcome": outcome.label})
+            recorder.add_tags({TRIAL_STATE_TAG: outcome.state.name, OUTCOME_TAG: outcome.label})
             recorder.finish(outcome.run_status, f"{REASONS.get(outcome, outcome.value.meaning)} before its run existed")
             continue
         for run in found:
@@ -122,7 +135,7 @@ def reconcile(study: optuna.Study, tracker: Tracker) -> None:
                 reason = None if outcome.run_status == STATUS_FINISHED else REASONS.get(outcome, outcome.value.meaning)
                 recorder = tracker.recorder(run.info.run_id)
                 # The tags repeat the outcome: a worker killed after tagging its run ``complete`` died.
-                recorder.add_tags({"trial_state": outcome.state.name, "outcome": outcome.label})
+                recorder.add_tags({TRIAL_STATE_TAG: outcome.state.name, OUTCOME_TAG: outcome.label})
                 recorder.finish(outcome.run_status, reason)
 
 
@@ -202,11 +215,11 @@ def finish(
         print(f"error: {reason}, or trials.csv in the parent run", file=sys.stderr)
         return 1
     best, rule = choose_best(study, config)
-    best_run = best.user_attrs["mlflow_run_id"]
+    best_run = best.user_attrs[RUN_ID_ATTR]
     parent.set_tags(
         {
-            "best_trial_number": best.number,
-            "best_run_id": best_run,
+            BEST_TRIAL_TAG: best.number,
+            BEST_RUN_TAG: best_run,
             "best_params": json.dumps(best.params),
             "best_rule": rule,
             **{f"trials_{label}": count for label, count in counts.items()},
@@ -255,7 +268,7 @@ def confirm(
     parent run (``best_<metric>_mean``/``_sd``, tags ``best_seed_values`` and ``within_noise``)."""
     from pipeline.search.confirm import confirm_best
 
-    if config.search.confirm_seeds and not config.search.multi_objective and "seed_values" not in best.user_attrs:
+    if config.search.confirm_seeds and not config.search.multi_objective and SEED_VALUES_ATTR not in best.user_attrs:
         print(f"confirming the best: trial {best.number} trained again with {config.search.confirm_seeds} other seeds")
     confirmation = confirm_best(config, dataset, study, best)
     if confirmation is None:
@@ -305,7 +318,7 @@ def record_pareto(study: optuna.Study, parent: RunRecorder, config: Config) -> N
     rows = [
         {
             "trial": t.number,
-            "run_id": t.user_attrs.get("mlflow_run_id"),
+            "run_id": t.user_attrs.get(RUN_ID_ATTR),
             **dict(zip(config.search.metrics, t.values, strict=True)),
         }
         for t in pareto
@@ -341,9 +354,9 @@ def start_report(
     drawn = [*complete[: report.TOP_CURVES], *(t for t in trials if t.state == TrialState.PRUNED)]
     score = metric if metric.startswith(("val_", "train_")) else "val_accuracy"
     curves = {
-        trial.number: metric_histories(tracker.client, trial.user_attrs["mlflow_run_id"], keys=(score, "train_cost"))
+        trial.number: metric_histories(tracker.client, trial.user_attrs[RUN_ID_ATTR], keys=(score, "train_cost"))
         for trial in drawn
-        if "mlflow_run_id" in trial.user_attrs
+        if RUN_ID_ATTR in trial.user_attrs
     }
     data = report.ReportInput(
         snapshot(study),
@@ -391,8 +404,8 @@ def registry_name(config: Config) -> str:
 def publish_best(tracker: Tracker, run_id: str, config: Config, dataset: Dataset) -> str | None:
     """Give the best trial's run its curves and pyfunc model (unless already there) and register it."""
     run = tracker.run(run_id)
-    if run.data.tags.get("registered_version"):
-        return run.data.tags["registered_version"]
+    if run.data.tags.get(REGISTERED_TAG):
+        return run.data.tags[REGISTERED_TAG]
     recorder = tracker.recorder(run_id)
     if config.tracking.log_plots == "best":
         histories = metric_histories(tracker.client, run_id)
@@ -410,7 +423,7 @@ def publish_best(tracker: Tracker, run_id: str, config: Config, dataset: Dataset
     version = registered_version(tracker, registry_name(config), run_id) or register_model(
         model_uri, registry_name(config)
     )
-    recorder.set_tags({"registered_version": version, "registered_model": registry_name(config)})
+    recorder.set_tags({REGISTERED_TAG: version, "registered_model": registry_name(config)})
     return version
 
 
@@ -423,7 +436,7 @@ def leaderboard(table: pd.DataFrame, tracker: Tracker, config: Config, dataset: 
     top = complete.sort_values(columns[0], ascending=ascending).head(LEADERBOARD_SIZE).copy()
     # test_accuracy (or test_rmse); without a test split, the trained model's score on the training split
     test = final_metrics(dataset.task)[1 if dataset.sizes["test"] else 3]
-    top[test] = [tracker.run(run_id).data.metrics.get(test) for run_id in top["mlflow_run_id"]]
+    top[test] = [tracker.run(run_id).data.metrics.get(test) for run_id in top[RUN_ID_ATTR]]
     params = [column for column in top.columns if column.startswith("params_")]
     shown = top[["number", *columns, test, *params]].rename(columns=lambda c: c.removeprefix("params_"))
     shown = shown.rename(columns={**dict(zip(columns, config.search.metrics, strict=True)), "number": "trial"})

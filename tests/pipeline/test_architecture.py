@@ -22,6 +22,7 @@ LAYERS = {
     "pipeline.setup": 1,
     "pipeline.records": 1,
     "pipeline.errors": 0,
+    "pipeline.record_names": 0,
     "pipeline.interrupts": 0,
     "models": -1,
 }
