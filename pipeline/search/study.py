@@ -28,7 +28,7 @@ from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_fil
 from pipeline.search.outcomes import uses_budget
 from pipeline.search.samplers import pruner, quiet_experimental, sampler
 from pipeline.search.space import load_points, point_problem
-from pipeline.setup.config import Config, ModelConfig, TrainConfig
+from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
 
 HEARTBEAT_SECONDS = 10  # a live worker writes a heartbeat this often
@@ -108,16 +108,36 @@ def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> 
     return changes
 
 
+# The fixed settings a study records (``settings()["fixed"]``), by the version that added them. A study recorded
+# before a setting existed trained with the value given here (the behaviour before the setting was a setting):
+# it resumes as long as the setting is left at that value. A new model or train setting goes in a new version
+# here; tests/pipeline/test_study_settings.py fails until it does (not from today's dataclass defaults, which
+# may change).
+FIRST_SETTINGS = {  # version 1 (2026-11-29)
+    "model": ("hidden_units", "hidden_activation", "output", "init", "dtype"),
+    "train": ("optimizer", "learning_rate", "epochs", "batch_size", "l2", "log_every", "seed"),
+}
+ADDED_SETTINGS: dict[int, dict[str, dict[str, Any]]] = {
+    2: {  # 2026-12-02: the course's second part
+        "model": {"init_generator": None, "keep_prob": 1.0, "dropout_masks": "default", "batch_norm": False,
+                  "batch_norm_momentum": 0.9, "batch_norm_epsilon": 1e-5},
+        "train": {"momentum": 0.9, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "decay": "none",
+                  "decay_rate": 1.0, "time_interval": 1000, "batch_order": "default"},
+    },
+}  # fmt: skip
+
+
 def _settled(recorded: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """``recorded`` completed with the settings a newer version added (``model.batch_norm``, ...) at
-    their defaults: a study made before a setting existed resumes as long as the setting is left alone."""
-    defaults = {"model": vars(ModelConfig()), "train": {**vars(TrainConfig()), "seed": None}}
+    """``recorded`` completed with the settings later versions added, at the values runs had before they
+    existed (``ADDED_SETTINGS``), where ``wanted`` leaves them there: a study made before a setting existed
+    resumes as long as the setting is left alone."""
     settled = json.loads(json.dumps(recorded))
     fixed = settled.get("fixed", {})
-    for section, values in defaults.items():
-        for key, value in json.loads(json.dumps(values, default=str)).items():
-            if key not in fixed.get(section, {}) and wanted["fixed"][section].get(key) == value:
-                fixed.setdefault(section, {})[key] = value
+    for added in ADDED_SETTINGS.values():
+        for section, values in added.items():
+            for key, value in values.items():
+                if key not in fixed.get(section, {}) and wanted["fixed"][section].get(key) == value:
+                    fixed.setdefault(section, {})[key] = value
     return settled
 
 

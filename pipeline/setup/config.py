@@ -52,10 +52,12 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    optimizer: str = "gd"
-    learning_rate: float = 0.1
-    epochs: int = 100
-    batch_size: int | None = None  # None: full batch, as in the course
+    # The defaults are conf/train/default.yaml's (a test holds them equal); train=course sets the course's
+    # full-batch gradient descent.
+    optimizer: str = "adam"
+    learning_rate: float = 0.01
+    epochs: int = 50
+    batch_size: int | None = 64  # None: full batch, as in the course
     l2: float = 0.0
     log_every: int = 1  # record per-epoch metrics every this many epochs
     seed: int | None = None  # initialization and batching; None: the root seed
@@ -131,7 +133,7 @@ class SamplerConfig:
 @dataclass
 class PrunerConfig:
     name: str = "auto"  # auto: none for several objectives, else the benchmark's choice (choose_pruner)
-    report_every: int = 5  # epochs between reports of the metric to Optuna (each is a storage write)
+    report_every: int = 2  # epochs between reports of the metric to Optuna (each is a storage write)
     options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the Optuna pruner
 
 
@@ -140,7 +142,7 @@ class TrackingConfig:
     tracking_uri: str = "sqlite:///mlruns/mlflow.db"
     artifact_location: str = "mlruns/artifacts"  # for experiments this project creates
     storage: str = "sqlite:///mlruns/optuna.db"  # Optuna study storage (any SQLAlchemy URL)
-    experiment_name: str = "deepsweep"
+    experiment_name: str = "deepsweep-${dataset.name}"  # resolved when Hydra composes the config
     log_model: str = "best"  # pyfunc model per run: all, best (sweeps: the best trial only), none
     log_plots: str = "best"  # learning-curve PNG per run: all, best (sweeps: the best trial only), none
     registered_model_name: str | None = None  # None: the experiment name

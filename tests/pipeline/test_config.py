@@ -329,3 +329,24 @@ def test_the_second_courses_settings_compose_and_reach_the_config() -> None:
     )
     assert (config.model.keep_prob, config.model.batch_norm, config.train.optimizer) == ([0.8, 0.9], True, "rmsprop")
     assert (config.train.beta2, config.train.decay, config.train.time_interval) == (0.99, "inverse_time_staircase", 10)
+
+
+def test_a_value_the_default_group_files_set_is_the_schemas_default_too() -> None:
+    """One source of defaults: what `python -m pipeline.sweep` runs with nothing named is what the dataclasses say
+    (a schema default that disagreed with its YAML once made a resumed study fill in the wrong value). The search
+    space and the sampler's and pruner's options are data, declared only in conf/; the schema only types them."""
+    from pipeline.setup import config as schemas
+
+    composed = load()  # every group at its default option, nothing overridden
+    for section, schema in (("dataset", schemas.DatasetConfig), ("model", schemas.ModelConfig),
+                            ("train", schemas.TrainConfig), ("search", schemas.SearchConfig),
+                            ("sampler", schemas.SamplerConfig), ("pruner", schemas.PrunerConfig),
+                            ("tracking", schemas.TrackingConfig)):  # fmt: skip
+        for field in dataclasses.fields(schema):
+            if field.name in ("space", "options") or field.name.endswith("_uri") or field.name == "storage":
+                continue  # data; store URIs are made absolute when loaded
+            default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+            if section == "tracking" and field.name == "experiment_name":
+                default = default.replace("${dataset.name}", composed.dataset.name)
+            value = getattr(getattr(composed, section), field.name)
+            assert value == default, f"{section}.{field.name}: conf/ gives {value!r}, the schema {default!r}"
