@@ -60,8 +60,3 @@ def critical() -> Iterator[None]:
     if _state.depth == 0 and _state.requested is not None and not _state.raised:
         _state.raised = True
         raise _state.requested
-
-
-def stop_requested() -> bool:
-    """Whether Ctrl-C or SIGTERM has arrived (a long loop may check it between steps)."""
-    return _state.requested is not None

@@ -107,14 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         if "repeat_seeds" in source.data.tags:  # a trial of search.repeats=k: its other seeds too
             rerun_repeats(tracker, new_run_id, prepared, result, json.loads(source.data.tags["repeat_seeds"]))
         differences = compare(expected, metric_histories(tracker.client, new_run_id), pruned=pruned)
-        old_data, new_data = (
-            source.data.tags.get("data_fingerprint"),
-            tracker.run(new_run_id).data.tags["data_fingerprint"],
-        )
-        if old_data and old_data != new_data:
-            differences.insert(
-                0, f"the data changed since the run: fingerprint {old_data[:12]}… is now {new_data[:12]}…"
-            )
+        differences = data_changes(source.data.tags, tracker.run(new_run_id).data.tags) + differences
         tracker.recorder(new_run_id).set_tags({"rerun_matches": str(not differences).lower()})
     print(f"rerun of {args.run_id} recorded as run {new_run_id}")
     if differences:

@@ -154,8 +154,8 @@ def point_problem(point: dict[str, Any], space: dict[str, SearchParam], default_
         if not param.low <= value <= param.high:
             return f"{name}={value!r} is outside its bounds [{param.low}, {param.high}]"
     if "depth" in point:
-        layers = [f"hidden_units_l{layer}" for layer in range(int(point["depth"]) + 1, 65)]
-        extra = [name for name in layers if name in point]
+        widths = [name for name in point if name.startswith("hidden_units_l")]
+        extra = [name for name in widths if int(name.removeprefix("hidden_units_l")) > int(point["depth"])]
         if extra:
             return f"depth={point['depth']} has no layer for {extra}"
     return None

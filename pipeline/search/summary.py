@@ -34,6 +34,7 @@ from pipeline.records.uris import mask_password
 from pipeline.search.evidence import evidence_of
 from pipeline.search.outcomes import Outcome, outcome_of
 from pipeline.search.samplers import choose_pruner, choose_sampler
+from pipeline.search.space import parameter_names
 from pipeline.search.study import dead_trials, fail_and_retry, fail_stale_trials
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
@@ -328,11 +329,8 @@ def record_pareto(study: optuna.Study, parent: RunRecorder, config: Config) -> N
 
 def log_params_of(config: Config) -> set[str]:
     """The Optuna parameter names searched on a log scale (``hidden_units`` -> ``hidden_units_l1..``)."""
-    names = set()
-    for name, param in config.search.space.items():
-        if param.log:
-            names |= {name} if name != "hidden_units" else {f"hidden_units_l{i}" for i in range(1, 33)}
-    return names
+    names = parameter_names(config.search.space, default_depth=len(config.model.hidden_units))
+    return {name for name, param in names.items() if param.log}
 
 
 def start_report(

@@ -113,16 +113,6 @@ class Dataset:
         return self.X_train.shape[0]
 
     @property
-    def n_outputs(self) -> int:
-        """Output units: 1 for binary (one sigmoid), ``C`` for multiclass, ``n_y`` for regression."""
-        return len(self.class_names) if self.task == "multiclass" else self.Y_train.shape[0]
-
-    @property
-    def output(self) -> str:
-        """The output activation the task needs: ``sigmoid``, ``softmax`` or ``linear``."""
-        return TASKS[self.task].output
-
-    @property
     def has_validation(self) -> bool:
         return self.X_val.shape[1] > 0
 

@@ -66,12 +66,12 @@ def test_loader_layout(name: str) -> None:
         assert Y.shape == (1, ds.sizes[split]) and Y.flags.c_contiguous
         assert np.isfinite(X).all()
     if task == "regression":
-        assert ds.Y_train.dtype == np.float64 and ds.class_names == () and ds.n_outputs == 1 and ds.output == "linear"
+        assert ds.Y_train.dtype == np.float64 and ds.class_names == () and ds.output_layer("auto") == ("linear", 1)
     else:
         assert ds.Y_train.dtype == np.int64 and len(ds.class_names) == n_classes
         assert set(np.unique(ds.Y_train)) == set(range(n_classes))
-        assert ds.n_outputs == (1 if task == "binary" else n_classes)
-        assert ds.output == ("sigmoid" if task == "binary" else "softmax")
+        expected = ("sigmoid", 1) if task == "binary" else ("softmax", n_classes)
+        assert ds.output_layer("auto") == expected
 
 
 def test_datasets_lists_every_source() -> None:
@@ -368,7 +368,7 @@ def test_csv_classification_with_string_labels(tmp_path: Path) -> None:
     frame = _blobs()
     file = _write_csv(tmp_path, frame[["label", "a", "b"]])  # the target need not be the last column
     ds = load_dataset("csv", path=file, target="label", val_fraction=0, test_fraction=0, scaling="none")
-    assert ds.task == "multiclass" and ds.class_names == ("cat", "dog", "emu") and ds.n_outputs == 3
+    assert ds.task == "multiclass" and ds.class_names == ("cat", "dog", "emu") and ds.output_layer("auto") == ("softmax", 3)
     assert ds.feature_names == ("a", "b") and ds.X_train.shape == (2, 60)
     np.testing.assert_array_equal(ds.X_train, frame[["a", "b"]].to_numpy().T)
     np.testing.assert_array_equal(np.array(ds.class_names)[ds.Y_train[0]], frame["label"])
@@ -377,7 +377,7 @@ def test_csv_classification_with_string_labels(tmp_path: Path) -> None:
 def test_csv_binary_and_numeric_classes(tmp_path: Path) -> None:
     frame = _blobs(labels=("no", "yes"))
     ds = load_dataset("csv", path=_write_csv(tmp_path, frame), target="label")
-    assert ds.task == "binary" and ds.n_outputs == 1 and ds.sizes == {"train": 24, "val": 8, "test": 8}
+    assert ds.task == "binary" and ds.output_layer("auto") == ("sigmoid", 1) and ds.sizes == {"train": 24, "val": 8, "test": 8}
     # whole-number floats with few values are classes, named like integers and sorted by value
     frame["label"] = np.resize([10.0, 2.0, 3.0], len(frame))
     ds = load_dataset("csv", path=_write_csv(tmp_path, frame, "f.csv"), target="label")
@@ -389,7 +389,7 @@ def test_csv_regression(tmp_path: Path) -> None:
     frame = pd.DataFrame({"x1": rng.normal(5, 2, 100), "x2": rng.normal(-1, 3, 100), "const": 1.0})
     frame["y"] = 3 * frame.x1 - frame.x2 + rng.normal(0, 0.1, 100)
     ds = load_dataset("csv", path=_write_csv(tmp_path, frame), target="y")
-    assert ds.task == "regression" and ds.output == "linear" and ds.class_names == ()
+    assert ds.task == "regression" and ds.output_layer("auto")[0] == "linear" and ds.class_names == ()
     assert ds.Y_train.shape == (1, 60) and ds.Y_train.dtype == np.float64
     assert np.isin(ds.Y_test, frame["y"].to_numpy()).all()  # targets unscaled
     np.testing.assert_allclose(ds.X_train.mean(axis=1), 0, atol=1e-12)
