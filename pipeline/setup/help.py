@@ -12,11 +12,13 @@ config). At the end: a study report (HTML), the leaderboard, the best model regi
 Running the same command again resumes the study until search.n_trials trials are done.
 
 Examples:
-  python -m pipeline.sweep                                   # digits, 40 trials, CMA-ES + median pruning
+  python -m pipeline.sweep                                   # digits, 40 trials, sampler and pruner auto
   python -m pipeline.sweep search.n_trials=80                # resume and run 40 more
   python -m pipeline.sweep dataset=breast_cancer search=extended sampler=random
   python -m pipeline.sweep search.workers=2 pruner=hyperband train.epochs=100
   python -m pipeline.sweep '+search.space.l2={type:float,low:1e-5,high:1,log:true}' study_name=with-l2
+  python -m pipeline.sweep 'search.metric=[val_accuracy,n_parameters]' study_name=small   # a Pareto front
+  python -m pipeline.sweep search.repeats=3 study_name=three-seeds   # each trial the mean of 3 seeds
 
 Exit codes: 0 done, 1 refused input or no trial completed, 130 Ctrl-C, 143 SIGTERM.""",
     "train": """python -m pipeline.train: train one network from the composed config and record one MLflow run
