@@ -148,12 +148,20 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
     """
     name, wanted = config.study_name, json.loads(json.dumps(settings(config, dataset), default=str))
     exists = name in {summary.study_name for summary in optuna.get_all_study_summaries(rdb, include_best_trial=False)}
+    # Read and checked before anything is created or archived: a warm start from a study that is not there,
+    # or more starting points than the budget, changes nothing (a warm start from the study being replaced
+    # reads it before it is archived).
+    points = starting_points(config, rdb) if config.new_study or not exists else []
+    if len(points) > config.search.n_trials:
+        raise ConfigError(
+            f"{len(points)} starting points (search.enqueue and the warm start's best trials) but search.n_trials="
+            f"{config.search.n_trials}: they would wait forever; raise search.n_trials or lower "
+            f"search.warm_start_top"
+        )
     if exists and config.new_study:
         archive = f"{name}-archived-{time.strftime('%Y%m%d-%H%M%S')}"
         optuna.copy_study(from_study_name=name, from_storage=rdb, to_storage=rdb, to_study_name=archive)
         optuna.delete_study(study_name=name, storage=rdb)
-    # Read (and refused) before the study exists: a warm start from a study that is not there creates nothing.
-    points = starting_points(config, rdb) if config.new_study or not exists else []
     study = optuna.create_study(
         storage=rdb,
         study_name=name,

@@ -237,3 +237,23 @@ def test_without_repeats_the_best_is_retrained_with_other_seeds_and_stated_with_
     assert parent.data.metrics["best_val_accuracy_sd"] == pytest.approx(float(np.std(values, ddof=1)), rel=1e-9)
     assert "with other seeds: val_accuracy" in result.stdout and "over 3 seeds" in result.stdout
     assert "mean ± sd over 3 seeds" in (tmp_path / "mlruns" / "reports" / "iris-sweep.html").read_text()
+
+
+def test_more_starting_points_than_the_budget_are_refused_before_anything_is_archived(tmp_path: Path) -> None:
+    assert sweep(tmp_path, "search.n_trials=4", "study_name=first", "pruner=none").returncode == 0
+    too_many = sweep(tmp_path, "search.n_trials=2", "study_name=second", "search.warm_start=first")
+    assert too_many.returncode == 1 and "Traceback" not in too_many.stderr
+    assert "starting points" in too_many.stderr and "search.n_trials=2" in too_many.stderr
+    names = {s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{tmp_path}/mlruns/optuna.db")}
+    assert names == {"first"}, "nothing created, nothing left waiting"
+    # new_study=true warm-starting from the study it replaces: refused with the old study untouched...
+    again = sweep(tmp_path, "search.n_trials=2", "study_name=first", "new_study=true", "search.warm_start=first")
+    assert again.returncode == 1 and len(study(tmp_path, "first").trials) == 4
+    assert not [n for n in optuna.get_all_study_summaries(f"sqlite:///{tmp_path}/mlruns/optuna.db")
+                if n.study_name.startswith("first-archived")]  # fmt: skip
+    # ... and, within the budget, it reads the old study's best before archiving it
+    fine = sweep(tmp_path, "search.n_trials=3", "study_name=first", "new_study=true", "search.warm_start=first",
+                 "search.warm_start_top=2", "pruner=none")  # fmt: skip
+    assert fine.returncode == 0, fine.stderr
+    assert "warm start: the best 2 trials of study 'first' run first" in fine.stdout
+    assert len(study(tmp_path, "first").trials) == 3

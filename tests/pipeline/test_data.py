@@ -368,7 +368,11 @@ def test_csv_classification_with_string_labels(tmp_path: Path) -> None:
     frame = _blobs()
     file = _write_csv(tmp_path, frame[["label", "a", "b"]])  # the target need not be the last column
     ds = load_dataset("csv", path=file, target="label", val_fraction=0, test_fraction=0, scaling="none")
-    assert ds.task == "multiclass" and ds.class_names == ("cat", "dog", "emu") and ds.output_layer("auto") == ("softmax", 3)
+    assert (
+        ds.task == "multiclass"
+        and ds.class_names == ("cat", "dog", "emu")
+        and ds.output_layer("auto") == ("softmax", 3)
+    )
     assert ds.feature_names == ("a", "b") and ds.X_train.shape == (2, 60)
     np.testing.assert_array_equal(ds.X_train, frame[["a", "b"]].to_numpy().T)
     np.testing.assert_array_equal(np.array(ds.class_names)[ds.Y_train[0]], frame["label"])
@@ -377,7 +381,11 @@ def test_csv_classification_with_string_labels(tmp_path: Path) -> None:
 def test_csv_binary_and_numeric_classes(tmp_path: Path) -> None:
     frame = _blobs(labels=("no", "yes"))
     ds = load_dataset("csv", path=_write_csv(tmp_path, frame), target="label")
-    assert ds.task == "binary" and ds.output_layer("auto") == ("sigmoid", 1) and ds.sizes == {"train": 24, "val": 8, "test": 8}
+    assert (
+        ds.task == "binary"
+        and ds.output_layer("auto") == ("sigmoid", 1)
+        and ds.sizes == {"train": 24, "val": 8, "test": 8}
+    )
     # whole-number floats with few values are classes, named like integers and sorted by value
     frame["label"] = np.resize([10.0, 2.0, 3.0], len(frame))
     ds = load_dataset("csv", path=_write_csv(tmp_path, frame, "f.csv"), target="label")
