@@ -280,6 +280,17 @@ def _read_csv(file: Path) -> pd.DataFrame:
     return frame
 
 
+DATA_SUFFIXES = (".csv", ".tsv", ".txt")  # files whose column names an error message may quote
+
+
+def _names(file: Path, names: list[str]) -> str:
+    """Column names for an error message, or only their number when ``file`` is not named as a data file: an
+    error must not print the first line of whatever file the path named (``dataset.path=/etc/shadow``)."""
+    if file.suffix.lower() in DATA_SUFFIXES:
+        return str(names)
+    return f"({len(names)} columns, not shown: {file.name} does not end in {', '.join(DATA_SUFFIXES)})"
+
+
 def _check_header(file: Path) -> None:
     """Refuse repeated column names: pandas would rename a second ``label`` to ``label.1`` and a
     model would then learn from a copy of its own target."""
@@ -289,7 +300,7 @@ def _check_header(file: Path) -> None:
         header = next(csv.reader(handle), [])
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        shown = [name if len(name) <= 60 else name[:60] + "…" for name in repeated[:10]]
+        shown = _names(file, [name if len(name) <= 60 else name[:60] + "…" for name in repeated[:10]])
         raise DataError(
             f"{file}: column name(s) {shown} appear more than once in the header; every column needs its own "
             "name (rename or drop the copies)"
@@ -302,7 +313,7 @@ def _check_columns(file: Path, frame: pd.DataFrame, target: str) -> list[str]:
 
     if target not in frame.columns:
         raise DataError(
-            f"{file}: target column {target!r} not found; available columns: {list(frame.columns)}; "
+            f"{file}: target column {target!r} not found; available columns: {_names(file, list(frame.columns))}; "
             "set target to one of them"
         )
     features = [c for c in frame.columns if c != target]
@@ -311,7 +322,7 @@ def _check_columns(file: Path, frame: pd.DataFrame, target: str) -> list[str]:
     bad = [c for c in features if not pd.api.types.is_numeric_dtype(frame[c])]
     if bad:
         raise DataError(
-            f"{file}: non-numeric feature column(s) {bad}; encode them as numbers first "
+            f"{file}: non-numeric feature column(s) {_names(file, bad)}; encode them as numbers first "
             "(e.g. one-hot with pandas.get_dummies) or drop them"
         )
     return features

@@ -558,3 +558,17 @@ def test_repeated_feature_names_are_refused_not_renamed(tmp_path: Path) -> None:
     file.write_text("a,b,a,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"column name\(s\) \['a'\] appear more than once"):
         load_dataset("csv", path=str(file), target="label", val_fraction=0, test_fraction=0, scaling="none")
+
+
+def test_an_error_about_a_file_not_named_as_data_does_not_print_its_content(tmp_path: Path) -> None:
+    """`dataset.path=/etc/shadow`: the refusal names the file and the problem, never its first line."""
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secrethash:19000:0:99999:7:::\nuser:$6$other:19000:0:99999:7:::\n")
+    with pytest.raises(DataError) as caught:
+        load_dataset("csv", path=secret, target="label")
+    assert "secrethash" not in str(caught.value) and "$6$" not in str(caught.value)
+    assert "target column 'label' not found" in str(caught.value) and "not shown" in str(caught.value)
+    named = tmp_path / "table.csv"
+    named.write_text("a,b\n1,2\n3,4\n")
+    with pytest.raises(DataError, match=r"available columns: \['a', 'b'\]"):
+        load_dataset("csv", path=named, target="label")
