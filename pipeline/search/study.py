@@ -240,12 +240,13 @@ def trials_since_best(study: optuna.Study, maximize: bool) -> int:
 def stop_if_stalled(study: optuna.Study, config: Config) -> bool:
     """``search.patience``: record why and return True once that many trials in a row did not improve."""
     patience = config.search.patience
-    if patience is None:
+    since = None if patience is None else trials_since_best(study, config.search.directions[0] == "maximize")
+    if since is None or since < patience:
+        if study.user_attrs.get(STOPPED_ATTR):  # a resume with a larger (or no) patience: the old reason is stale
+            study.set_user_attr(STOPPED_ATTR, "")
         return False
-    since = trials_since_best(study, config.search.directions[0] == "maximize")
-    if since < patience:
-        return False
-    if STOPPED_ATTR not in study.user_attrs:
+    recorded = study.user_attrs.get(STOPPED_ATTR, "")
+    if not recorded.startswith(f"search.patience={patience}:"):
         reason = f"search.patience={patience}: {since} trials in a row did not improve {config.search.metrics[0]}"
         study.set_user_attr(STOPPED_ATTR, reason)
     return True

@@ -231,6 +231,8 @@ def finish(
     stopped = study.user_attrs.get(STOPPED_ATTR)
     if stopped:
         parent.set_tags({STOPPED_ATTR: stopped})
+    elif STOPPED_ATTR in tracker.run(parent.run_id).data.tags:  # an earlier session's reason no longer holds
+        tracker.client.delete_tag(parent.run_id, STOPPED_ATTR)
     parent.log_metrics(
         {
             **{f"best_{metric}": value for metric, value in zip(config.search.metrics, best.values, strict=True)},

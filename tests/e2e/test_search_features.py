@@ -179,6 +179,18 @@ def test_patience_stops_a_sweep_whose_metric_cannot_improve(tmp_path: Path) -> N
     assert parent.data.tags["stopped_early"].startswith("search.patience=3")
     again = sweep(tmp_path, *overrides)  # a resume counts toward the same budget and stops at once
     assert again.returncode == 0 and len(study(tmp_path).trials) == 4
+    # A resume with more patience runs on, and says (and stores) the new reason, not the old one
+    patient = sweep(tmp_path, *overrides[:-4], "search.n_trials=20", "search.patience=5", "pruner=none",
+                    "tracking.log_model=none")  # fmt: skip
+    assert patient.returncode == 0 and len(study(tmp_path).trials) == 6
+    assert "stopped early: search.patience=5: 5 trials" in patient.stdout and "patience=3" not in patient.stdout
+    parent = client.get_run(study(tmp_path).user_attrs["mlflow_parent_run_id"])
+    assert parent.data.tags["stopped_early"].startswith("search.patience=5")
+    # ... and without patience it runs to its budget, with no stop reason left behind
+    unlimited = sweep(tmp_path, *overrides[:-4], "search.n_trials=8", "pruner=none", "tracking.log_model=none")
+    assert unlimited.returncode == 0 and len(study(tmp_path).trials) == 8 and "stopped early:" not in unlimited.stdout
+    parent = client.get_run(study(tmp_path).user_attrs["mlflow_parent_run_id"])
+    assert "stopped_early" not in parent.data.tags
 
 
 def test_two_objectives_with_nothing_else_named_run_and_record_the_pareto_set(tmp_path: Path) -> None:
