@@ -12,7 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from omegaconf import OmegaConf
+import yaml
+from omegaconf import DictConfig, OmegaConf
 
 from pipeline.console import fail_cleanly, mask_output
 from pipeline.errors import ConfigError
@@ -32,7 +33,13 @@ def load_logged_config(tracking_uri: str, run_id: str) -> Config:
         raise LookupError(f"no MLflow store at {store}; pass the store holding the run with --tracking-uri")
     with tempfile.TemporaryDirectory() as folder:
         path = download_artifact(tracking_uri, run_id, "config.yaml", Path(folder))
-        logged = OmegaConf.load(path)
+        try:
+            logged = OmegaConf.load(path)
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            first = str(error).splitlines()[0]
+            raise ConfigError(f"the run's config.yaml is not valid YAML ({first}); it cannot be rebuilt") from None
+        if not isinstance(logged, DictConfig):
+            raise ConfigError("the run's config.yaml holds no mapping of settings; it cannot be rebuilt")
     node = OmegaConf.merge(OmegaConf.structured(Config), logged)
     node.tracking.tracking_uri = tracking_uri
     return load_config(node)

@@ -174,11 +174,21 @@ def load_points(enqueue: Any) -> list[dict[str, Any]]:
         if file.suffix.lower() == ".csv":
             import pandas as pd
 
-            frame = pd.read_csv(file)
+            try:
+                frame = pd.read_csv(file)
+            except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+                raise ConfigError(
+                    f"search.enqueue={enqueue!r}: not a CSV of points ({str(error).splitlines()[0]}); it needs a "
+                    "header of parameter names and one row per point"
+                ) from None
             return [{k: _plain(v) for k, v in row.items() if v == v} for row in frame.to_dict("records")]
         import yaml
 
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            first = str(error).splitlines()[0]
+            raise ConfigError(f"search.enqueue={enqueue!r}: not a YAML list of points ({first})") from None
         if not isinstance(loaded, list):
             raise ConfigError(f"search.enqueue={enqueue!r}: the file must hold a list of points (mappings)")
         return [dict(point) if isinstance(point, dict) else point for point in loaded]

@@ -341,6 +341,21 @@ def test_rerun_without_a_store_exits_2_and_creates_none(
     assert list(tmp_path.iterdir()) == [], "looking for the run must not create an empty store"
 
 
+@pytest.mark.parametrize(("text", "words"), [("model: [unclosed\n", "not valid YAML"), ("- a\n", "no mapping")])
+def test_rerun_of_a_run_whose_config_is_not_yaml_exits_2_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, words: str
+) -> None:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(uri)
+    run = client.create_run(client.create_experiment("x", artifact_location=str(tmp_path / "artifacts"))).info.run_id
+    (tmp_path / "config.yaml").write_text(text)
+    client.log_artifact(run, str(tmp_path / "config.yaml"))
+    capsys.readouterr()  # MLflow's own lines from making the store above
+    assert rerun_main([run, "--tracking-uri", uri]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
 # ----- rerun ----------------------------------------------------------------------------------------------------
 def printed_rerun_id(result: subprocess.CompletedProcess[str]) -> str:
     found = re.search(r"recorded as run ([0-9a-f]{32})", result.stdout)

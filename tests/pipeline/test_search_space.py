@@ -348,3 +348,24 @@ def test_sampled_ints_reach_the_high_bound() -> None:
 
     assert {trial.params["depth"] for trial in study.trials} == {1, 2, 3}
     assert {trial.params["width"] for trial in study.trials} == {2, 3, 4}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("points.csv", "", "not a CSV of points (No columns to parse from file)"),
+        ("points.csv", 'a,b\n1,"2\n', "not a CSV of points"),
+        ("points.yaml", "- {a: 1\n", "not a YAML list of points"),
+        ("points.yaml", "a: 1\n", "must hold a list of points"),
+    ],
+)
+def test_a_file_of_points_that_cannot_be_read_is_refused_in_one_line(
+    tmp_path: Path, name: str, content: str, words: str
+) -> None:
+    from pipeline.search.space import load_points
+
+    file = tmp_path / name
+    file.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        load_points(str(file))
+    assert words in str(caught.value) and "\n" not in str(caught.value)
