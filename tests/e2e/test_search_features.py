@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import invariants
 import numpy as np
 import optuna
 import pytest
@@ -191,6 +192,7 @@ def test_patience_stops_a_sweep_whose_metric_cannot_improve(tmp_path: Path) -> N
     assert unlimited.returncode == 0 and len(study(tmp_path).trials) == 8 and "stopped early:" not in unlimited.stdout
     parent = client.get_run(study(tmp_path).user_attrs["mlflow_parent_run_id"])
     assert "stopped_early" not in parent.data.tags
+    invariants.check(tmp_path, "iris-sweep", 8, experiment="deepsweep-iris", registered=False)
 
 
 def test_two_objectives_with_nothing_else_named_run_and_record_the_pareto_set(tmp_path: Path) -> None:
@@ -269,3 +271,4 @@ def test_more_starting_points_than_the_budget_are_refused_before_anything_is_arc
     assert fine.returncode == 0, fine.stderr
     assert "warm start: the best 2 trials of study 'first' run first" in fine.stdout
     assert len(study(tmp_path, "first").trials) == 3
+    invariants.check(tmp_path, "first", 3, experiment="deepsweep-iris")
