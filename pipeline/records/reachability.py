@@ -28,19 +28,26 @@ from pipeline.errors import ConfigError
 from pipeline.records.uris import mask_password
 
 TIMEOUT_SECONDS = 5.0
+# A server that accepted the connection but is slow to answer is waited for as long as MLflow's own client
+# would wait (MLFLOW_HTTP_REQUEST_TIMEOUT, 120 s by default): the pre-flight refuses what is unreachable or
+# misconfigured, never what is only slow.
+SLOW_SECONDS = float(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "120"))
 DATABASE_SCHEMES = ("postgresql", "mysql")  # also postgresql+psycopg://, mysql+pymysql://, ...
 SET_CREDENTIALS = "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
 
 
-def check_reachable(tracking_uri: str, storage: str | None = None, timeout: float = TIMEOUT_SECONDS) -> None:
+def check_reachable(
+    tracking_uri: str, storage: str | None = None, timeout: float = TIMEOUT_SECONDS, slow: float | None = None
+) -> None:
     """Raise ``ConfigError`` unless every server among ``tracking_uri`` and ``storage`` answers.
 
-    Both are checked, so that one message names every server that is missing; each check takes at
-    most about ``timeout`` seconds (a refused connection fails at once).
+    Both are checked, so that one message names every server that is missing; a refused connection or an
+    unknown host fails at once, a tracking server with no answer within ``timeout`` seconds is asked again
+    and waited for up to ``slow`` seconds (MLflow's own limit) before it is refused.
     """
     problems = []
     if tracking_uri.startswith(("http://", "https://")):
-        problems.append(_tracking_server_problem(tracking_uri, timeout))
+        problems.append(_tracking_server_problem(tracking_uri, timeout, SLOW_SECONDS if slow is None else slow))
     for uri in dict.fromkeys((tracking_uri, storage or "")):
         if uri.startswith(DATABASE_SCHEMES):
             problems.append(_database_problem(uri, timeout))
@@ -50,7 +57,7 @@ def check_reachable(tracking_uri: str, storage: str | None = None, timeout: floa
 
 
 # ----- the tracking server -----------------------------------------------------------------------------
-def _tracking_server_problem(uri: str, timeout: float) -> str | None:
+def _tracking_server_problem(uri: str, timeout: float, slow: float) -> str | None:
     shown = mask_password(uri)
     parts = urlsplit(uri)
     # user:password@ in the URI itself: sent as basic auth, the way MLflow's client (requests) does.
@@ -58,7 +65,7 @@ def _tracking_server_problem(uri: str, timeout: float) -> str | None:
     headers, credentials = _auth_headers(parts.username, parts.password)
     context = _tls_context() if parts.scheme == "https" else None
 
-    status, failure, _ = _get(f"{base}/health", {}, timeout, context)
+    status, failure, _ = _get_patiently(f"{base}/health", {}, (timeout, slow), context, shown)
     if failure is not None:
         return (
             f"cannot reach the tracking server {shown} ({failure}): start it (mlflow server) "
@@ -69,7 +76,8 @@ def _tracking_server_problem(uri: str, timeout: float) -> str | None:
     if status not in (200, 401, 403):  # a proxy may protect /health too; the API call below says more
         return f"the tracking server {shown} is not healthy (GET /health answered {status}): see the server's log"
 
-    status, failure, body = _get(f"{base}/api/2.0/mlflow/experiments/search?max_results=1", headers, timeout, context)
+    search = f"{base}/api/2.0/mlflow/experiments/search?max_results=1"
+    status, failure, body = _get_patiently(search, headers, (timeout, slow), context, shown)
     if failure is not None:
         return f"the tracking server {shown} stopped answering ({failure}): see the server's log"
     if status == 401 and credentials:
@@ -128,6 +136,19 @@ def _tls_context() -> ssl.SSLContext:
     if client_cert:
         context.load_cert_chain(client_cert)
     return context
+
+
+def _get_patiently(
+    url: str, headers: dict[str, str], timeouts: tuple[float, float], context: ssl.SSLContext | None, shown: str
+) -> tuple[int, str | None, str]:
+    """``_get`` with the short timeout, then, if the server took the connection but did not answer in time,
+    once more with the long one (saying so: the command is waiting, not stuck)."""
+    short, long = timeouts
+    answer = _get(url, headers, short, context)
+    if answer[1] is None or not answer[1].startswith("no answer within") or long <= short:
+        return answer
+    print(f"the tracking server {shown} is slow (no answer within {short:g} s); waiting up to {long:g} s", flush=True)
+    return _get(url, headers, long, context)
 
 
 def _get(
