@@ -29,6 +29,7 @@ from omegaconf import DictConfig
 from pipeline.console import Terminated, add_secrets, fail_cleanly, handle_sigterm, mask_output, run_to_exit
 from pipeline.preflight import load_config, prepare_sweep
 from pipeline.record_names import RUN_ID_ATTR
+from pipeline.records.store_checks import check_hydra_folders
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.setup.config import Config, register_schemas
 
@@ -334,4 +335,6 @@ def main(cfg: DictConfig) -> int:
 
 if __name__ == "__main__":
     mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
+    with fail_cleanly():
+        check_hydra_folders(sys.argv[1:])  # before Hydra creates them
     run_to_exit(main)

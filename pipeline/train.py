@@ -7,11 +7,14 @@ Examples::
     python -m pipeline.train experiment=course_cat_4layer dataset.path=../data/course
 """
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
 from pipeline.console import add_secrets, fail_cleanly, handle_sigterm, mask_output, print_result, run_to_exit
 from pipeline.preflight import load_config, prepare_training
+from pipeline.records.store_checks import check_hydra_folders
 from pipeline.setup.config import register_schemas
 
 register_schemas()
@@ -32,4 +35,6 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
+    with fail_cleanly():
+        check_hydra_folders(sys.argv[1:])  # before Hydra creates them
     run_to_exit(main)

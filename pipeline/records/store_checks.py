@@ -179,3 +179,17 @@ def check_artifact_location(key: str, location: str, project: Path) -> None:
     folder = _system_folder(path)
     if folder is not None:
         raise ConfigError(f"{key}={location!r} is inside the system folder {folder}; choose a folder of your own")
+
+
+HYDRA_FOLDERS = ("hydra.run.dir", "hydra.sweep.dir", "hydra.runtime.output_dir")  # Hydra creates them before any check
+
+
+def check_hydra_folders(overrides: list[str]) -> None:
+    """Refuse a Hydra output folder in a system folder, from the command line itself: Hydra creates it before
+    the command's own checks run (``hydra.run.dir=/etc/x`` would create /etc/x)."""
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key in HYDRA_FOLDERS and value:
+            folder = _system_folder(Path(value).expanduser())
+            if folder is not None:
+                raise ConfigError(f"{key}={value!r} is inside the system folder {folder}; choose a folder of your own")

@@ -442,3 +442,18 @@ def test_rerun_of_an_unknown_run_exits_2_and_records_nothing(small: tuple[Finish
     assert UNKNOWN_RUN in result.stderr and "Traceback" not in result.stderr
     assert not [run for run in all_runs(finished.client) if run.data.tags.get("rerun_of") == UNKNOWN_RUN]
     assert list(reruns.results["unknown"].cwd.iterdir()) == [], "nothing is written where the command ran"
+
+
+@pytest.mark.parametrize("module", ["pipeline.train", "pipeline.sweep"])
+def test_a_hydra_folder_in_a_system_folder_is_refused_before_hydra_creates_it(tmp_path: Path, module: str) -> None:
+    target = Path("/etc") / f"deepsweep-test-{os.getpid()}-{module.split('.')[1]}"
+    try:
+        process = start(module, f"hydra.run.dir={target}", cwd=tmp_path)
+        stdout, stderr = process.communicate(timeout=120)
+        result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert f"hydra.run.dir='{target}' is inside the system folder /etc" in result.stderr
+        assert not target.exists() and list(tmp_path.iterdir()) == []
+    finally:
+        if target.is_dir():
+            target.rmdir()
