@@ -19,6 +19,7 @@ from collections.abc import Callable
 import optuna
 
 from pipeline.search import report
+from pipeline.search.evidence import observable
 
 # A child that has not answered by then is stopped and the report drawn here (a 1000-trial study
 # draws in a few seconds; this only guards against a child stuck on a lock inherited at the fork).
@@ -28,7 +29,7 @@ TIMEOUT_SECONDS = 120.0
 def snapshot(study: optuna.Study) -> optuna.Study:
     """An in-memory study holding the same trials (same numbers, states, values, attributes)."""
     copy = optuna.create_study(directions=study.directions, study_name=study.study_name)
-    copy.add_trials(study.get_trials(deepcopy=False))
+    copy.add_trials([observable(trial) for trial in study.get_trials(deepcopy=False)])
     return copy
 
 

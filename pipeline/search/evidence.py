@@ -13,6 +13,7 @@ about above the activation (docs/BENCHMARKS.md). f-ANOVA is the evaluator Optuna
 version 5 and the one its importance plots were known by.
 """
 
+import copy as copy_module
 import math
 import warnings
 from dataclasses import dataclass
@@ -118,12 +119,34 @@ def importances(study: optuna.Study, resamples: int = RESAMPLES) -> dict[str, Im
     return dict(sorted(ranked.items(), key=lambda item: -item[1].median))
 
 
+def observable(trial: FrozenTrial) -> FrozenTrial:
+    """``trial`` with each distribution widened to hold its value. A trial added through Optuna's own API
+    (``enqueue_trial``, ``add_trial``) may hold a value outside the space it was suggested from; it trained,
+    so it is an observation like any other, and a copy of the study must not refuse it."""
+    distributions = dict(trial.distributions)
+    numeric = (optuna.distributions.FloatDistribution, optuna.distributions.IntDistribution)
+    for name, value in trial.params.items():
+        found = distributions.get(name)
+        if isinstance(found, optuna.distributions.CategoricalDistribution) and value not in found.choices:
+            distributions[name] = optuna.distributions.CategoricalDistribution([*found.choices, value])
+        elif isinstance(found, numeric) and not found._contains(found.to_internal_repr(value)):
+            step = None if isinstance(found, optuna.distributions.FloatDistribution) else 1  # the finest
+            bounds = {"low": min(found.low, value), "high": max(found.high, value)}
+            distributions[name] = type(found)(**bounds, log=found.log, step=step)
+    if distributions == trial.distributions:
+        return trial
+    copy = copy_module.copy(trial)
+    copy.distributions = distributions
+    return copy
+
+
 def _fanova(study: optuna.Study, trials: list[FrozenTrial], seed: int) -> dict[str, float]:
     """f-ANOVA on ``trials`` as if they were the whole study ({} when it cannot be computed)."""
     sample = optuna.create_study(directions=study.directions)
     sample.add_trials(
-        [optuna.trial.create_trial(params=t.params, distributions=t.distributions, values=t.values) for t in trials]
-    )
+        [optuna.trial.create_trial(params=t.params, distributions=t.distributions, values=t.values)
+         for t in map(observable, trials)]
+    )  # fmt: skip
     evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=TREES, seed=seed)
     try:
         with warnings.catch_warnings():

@@ -9,7 +9,8 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from pipeline.search.evidence import Confirmation, evidence_of, importances, within_noise
+from pipeline.search.drawing import snapshot
+from pipeline.search.evidence import Confirmation, evidence_of, importances, observable, within_noise
 from pipeline.search.report import ReportInput, build, pair_figure
 
 SPACE = {
@@ -126,3 +127,30 @@ def test_a_surface_is_drawn_only_over_two_continuous_axes_and_enough_trials(
     titles = " ".join(axes.get_title() for axes in figure.axes)
     assert ("interpolated from" in titles) is surface and ("no interpolation" in titles) is not surface
     plt.close(figure)
+
+
+def test_a_trial_added_through_optunas_api_outside_the_space_is_kept_as_an_observation() -> None:
+    """`study.enqueue_trial({"hidden_units_l1": 300})` with the space's bound at 128: the trial trains; the
+    report's copy of the study and the importances must take it, not fail every later run of the command."""
+    study = study_of(12)
+    outside = {"learning_rate": 0.5, "depth": 1, "hidden_units_l1": 300, "hidden_activation": "relu"}
+    study.enqueue_trial(outside)
+
+    def objective(trial: optuna.Trial) -> float:  # suggests from the space, as a sweep does
+        trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
+        trial.suggest_int("depth", 1, 3)
+        trial.suggest_int("hidden_units_l1", 16, 128, log=True)
+        trial.suggest_categorical("hidden_activation", ["relu", "tanh", "sigmoid"])
+        return 0.7
+
+    with pytest.warns(UserWarning, match="out of range"):
+        study.optimize(objective, n_trials=1)
+    added = study.trials[-1]
+    assert added.params == outside
+    frozen = observable(added)
+    assert frozen.distributions["hidden_units_l1"].high == 300 and frozen.distributions["learning_rate"].high == 0.5
+    inside = study.trials[0]
+    assert observable(inside) is inside, "a trial inside its space is left as it is"
+    copy = snapshot(study)
+    assert len(copy.trials) == 13 and copy.trials[-1].params == outside
+    assert "learning_rate" in importances(study)
