@@ -9,6 +9,7 @@ instead of surfacing as an error.
 """
 
 import functools
+import logging
 import math
 import os
 import random
@@ -280,6 +281,11 @@ class RunRecorder:
         # log_model needs an active fluent run, and entering/leaving one rewrites the run's status and
         # end time: put them back afterwards, whatever happens.
         before = _retry(self.client.get_run, self.run_id).info
+        # MLflow says at INFO that it checks the input example against the signature, on every sweep: the
+        # check still runs (a mismatch is an error), the line is not the user's business.
+        pyfunc_log = logging.getLogger("mlflow.pyfunc")
+        level = pyfunc_log.level
+        pyfunc_log.setLevel(max(level, logging.WARNING))
         try:
             with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
                 info = _retry(
@@ -292,6 +298,7 @@ class RunRecorder:
                     input_example=example,
                 )
         finally:
+            pyfunc_log.setLevel(level)
             if before.status == STATUS_RUNNING:
                 _retry(self.client.update_run, self.run_id, status=STATUS_RUNNING)
             else:
