@@ -130,11 +130,15 @@ def _artifacts(client: MlflowClient, run_id: str, folder: Path, plain) -> dict[s
                 # last bit of a trained weight depends on the CPU's BLAS kernel (tests/e2e/test_records_unchanged.py).
                 local = Path(client.download_artifacts(run_id, path, scratch))
                 with np.load(local) as arrays:
-                    found[path] = {
-                        key: [list(arrays[key].shape), float(arrays[key].sum()), float((arrays[key] ** 2).sum())]
-                        for key in sorted(arrays.files)
-                    }
+                    found[path] = {key: _summary(arrays[key]) for key in sorted(arrays.files)}
     return dict(sorted(found.items()))
+
+
+def _summary(array: np.ndarray) -> object:
+    """A numeric array's shape, sum and sum of squares; anything else (the network's metadata) as it is."""
+    if np.issubdtype(array.dtype, np.number):
+        return [list(array.shape), float(array.sum()), float((array.astype(np.float64) ** 2).sum())]
+    return array.tolist()
 
 
 def _without_columns(text: str, dropped: set[str]) -> str:
