@@ -481,7 +481,7 @@ def _evidence_html(data: ReportInput, evidence: Evidence) -> str:
     else:
         seeds = "Each trial trained once, with its own seed; the best was not retrained (search.confirm_seeds=0 or "
         seeds += "several objectives)"
-    saved = f" ({evidence.saved()})" if evidence.saved() else ""
+    saved = f"; {evidence.saved()}" if evidence.saved() else ""
     text = (
         f"<p class='evidence'>Evidence: {counts} trials{saved}. {seeds}. "
         f"Figures of final values use the {evidence.complete} complete trials; pruned trials appear only where "
