@@ -13,6 +13,7 @@ before any store exists.
 
 import math
 import os
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -27,9 +28,13 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 from sklearn.datasets import load_digits
+
+from pipeline.preflight import load_config
+from pipeline.setup.config import register_schemas
 
 pytestmark = pytest.mark.slow
 
@@ -276,7 +281,12 @@ def test_help_is_the_projects_own_page_with_every_group_option_and_examples(tmp_
     page = succeeded(run(tmp_path, "pipeline.sweep", "--help")).stdout
     assert page.startswith("python -m pipeline.sweep: an Optuna study")
     examples = [line for line in page.splitlines() if line.startswith("  python -m pipeline.sweep")]
-    assert len(examples) == 5, examples
+    assert len(examples) == 7, examples
+    register_schemas()
+    for example in examples:  # every example is a command the pre-flight accepts as written
+        overrides = shlex.split(example.partition("#")[0])[3:]
+        with initialize_config_dir(config_dir=str(Path(__file__).resolve().parents[2] / "conf"), version_base="1.3"):
+            load_config(compose("config", overrides=overrides))
     conf = Path(__file__).resolve().parents[2] / "conf"
     for group in ("dataset", "model", "train", "search", "sampler", "pruner", "tracking", "experiment"):
         listed = next(line for line in page.splitlines() if line.startswith(f"{group}: "))
