@@ -165,6 +165,10 @@ def fail_cleanly() -> Iterator[None]:
 
 
 def print_result(run_id: str, metrics: dict[str, float], tracking_uri: str) -> None:
-    shown = ", ".join(f"{key}={value:.4f}" for key, value in sorted(metrics.items()))
+    # Counts (n_parameters) are whole numbers: printed as such, not as 17.0000.
+    shown = ", ".join(
+        f"{key}={int(value)}" if key.startswith("n_") and float(value).is_integer() else f"{key}={value:.4f}"
+        for key, value in sorted(metrics.items())
+    )
     print(f"run {run_id}: {shown}")
     print(f"browse: mlflow ui --backend-store-uri {mask_password(tracking_uri)}")

@@ -101,3 +101,8 @@ def test_absolute_path_makes_relative_folders_absolute_and_leaves_uris_alone(tmp
     assert (tmp_path / "mlruns" / "artifacts").is_dir()
     for uri in ("mlflow-artifacts:/deepsweep", "s3://bucket/path", "file:///tmp/x"):
         assert absolute_path(uri, base=tmp_path) == uri
+
+
+def test_a_count_is_printed_as_a_whole_number(capsys: pytest.CaptureFixture[str]) -> None:
+    print_result("abc123", {"n_parameters": 17.0, "test_accuracy": 0.5}, "sqlite:///mlruns/mlflow.db")
+    assert "run abc123: n_parameters=17, test_accuracy=0.5000" in capsys.readouterr().out
