@@ -254,15 +254,21 @@ def train_and_record(
     final = {}  # no test split (test_fraction=0, as in the course's own runs): no test metrics
     if dataset.sizes["test"]:
         final = {f"test_{key}": value for key, value in network.evaluate(dataset.X_test, dataset.Y_test).items()}
-    # The trained model on its own training data, as the course reports "train accuracy": per-epoch
-    # train_* values come from each epoch's forward passes (before its updates, with dropout on).
-    fitted = network.evaluate(dataset.X_train, dataset.Y_train, config.train.l2)
-    final |= {f"final_train_{key}": value for key, value in fitted.items()}
-    final["n_parameters"] = float(sum(value.size for value in network.parameters.values()))
+    final |= trained_metrics(network, dataset, config)
     recorder.add_metrics(final, step=config.train.epochs)  # sent with the run's last write
     record_artifacts(recorder, network, dataset, epochs.history, log_model=log_model, log_plot=log_plot)
     trained = 1 + max((epoch for points in epochs.history.values() for epoch, _ in points[-1:]), default=0)
     return RunResult(network, epochs.history, final, seconds, trained)
+
+
+def trained_metrics(network: DeepNetwork, dataset: Dataset, config: Config) -> dict[str, float]:
+    """The trained model on its own training data (``final_train_*``, what the course calls the train accuracy;
+    per-epoch ``train_*`` values come from each epoch's forward passes, before its updates, with dropout on)
+    and its size (``n_parameters``)."""
+    fitted = network.evaluate(dataset.X_train, dataset.Y_train, config.train.l2)
+    found = {f"final_train_{key}": value for key, value in fitted.items()}
+    found["n_parameters"] = float(sum(value.size for value in network.parameters.values()))
+    return found
 
 
 def record_artifacts(

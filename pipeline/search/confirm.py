@@ -27,7 +27,7 @@ from pipeline.search.space import apply, suggest
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import run_metric_name
-from pipeline.training import build_network, fit_settings
+from pipeline.training import build_network, fit_settings, trained_metrics
 
 REPEAT_STREAM, CONFIRM_STREAM = 1, 2  # seed streams of a trial's repeats and of the best's retrainings
 
@@ -62,9 +62,7 @@ def metrics_with_seed(config: Config, dataset: Dataset, seed: int) -> dict[str, 
     except (DivergenceError, FloatingPointError):
         return {}
     seconds = time.perf_counter() - started
-    fitted = network.evaluate(dataset.X_train, dataset.Y_train, config.train.l2)
-    last |= {f"final_train_{key}": value for key, value in fitted.items()}
-    last["n_parameters"] = float(sum(value.size for value in network.parameters.values()))
+    last |= trained_metrics(network, dataset, config)
     last["train_seconds"] = seconds / max(config.train.epochs, 1)
     return last
 

@@ -102,7 +102,7 @@ SAMPLERS: dict[str, Callable[[Config, int, dict[str, Any]], Any]] = {
 SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)  # Optuna's CMA-ES cannot optimize several objectives
 
 # sampler=auto: the choice for each shape of study. The single-objective rows are the winners of
-# benchmarks/bench_search.py by mean rank over its problems (docs/BENCHMARKS.md, "Choosing the defaults");
+# benchmarks/bench_search.py by its stated rule (docs/BENCHMARKS.md, "Search quality on eight problems");
 # the multi-objective rows follow Optuna's AutoSampler (TPE for small budgets, NSGA-II for large ones,
 # NSGA-III for many objectives), which the benchmark does not cover.
 AUTO_CHOICES = {
@@ -113,9 +113,10 @@ AUTO_CHOICES = {
     "several_long": "nsgaii",  # two or three objectives, more trials
     "many": "nsgaiii",  # four or more objectives
 }
-AUTO_OPTIONS = {"tpe": {"multivariate": True, "group": True, "n_startup_trials": 8}}  # as conf/sampler/tpe.yaml
+# The options conf/sampler/tpe.yaml gives sampler=tpe (tests/pipeline/test_auto_choice.py holds the two equal).
+AUTO_OPTIONS = {"tpe": {"multivariate": True, "group": True, "n_startup_trials": 8}}
 MANY_TRIALS = 250  # where Optuna's AutoSampler moves from TPE to NSGA-II
-SMALL_BUDGET = 200  # GP's cost grows with the cube of the trials: beyond this TPE is as good and far cheaper
+SMALL_BUDGET = 200  # GP's cost per trial grows with the trials (0.4 s a trial at 40 here): no GP beyond this
 
 
 def choose_sampler(config: Config) -> tuple[str, str]:
