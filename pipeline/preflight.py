@@ -35,6 +35,7 @@ from pipeline.records.store_checks import (
     check_store_uri,
 )
 from pipeline.search import samplers
+from pipeline.search.constraints import limits_of
 from pipeline.search.samplers import SINGLE_OBJECTIVE_SAMPLERS, choose_pruner, choose_sampler
 from pipeline.search.space import (
     ARCHITECTURE,
@@ -47,8 +48,16 @@ from pipeline.search.space import (
 )
 from pipeline.setup.config import DIRECTIONS, LOG_MODEL, PARAM_TYPES, Config, SearchParam, to_config
 from pipeline.setup.data import Dataset, load
+from pipeline.setup.reference import BIAS_VARIANCE
 from pipeline.setup.rules import RANGES, Range, check_choice, check_dataset, check_range
-from pipeline.setup.vocabulary import MODEL_MEASURES, better_direction, epoch_metrics
+from pipeline.setup.vocabulary import (
+    BINARY_MEASURES,
+    MODEL_MEASURES,
+    TASKS,
+    better_direction,
+    epoch_metrics,
+    final_metrics,
+)
 
 OUTPUTS = ("auto", *OUTPUT_ACTIVATIONS)  # model.output: auto follows the task
 BEST_RULES = ("first", "balanced")  # search.best: which Pareto trial is registered as the best
@@ -75,6 +84,12 @@ def prepare_training(config: Config) -> Prepared:
     check_records(config, study=False)
     dataset = load(config.dataset, config.seed)
     dataset.output_layer(config.model.output)
+    human = config.dataset.human_error
+    if human is not None and TASKS[dataset.task].kind == "classification" and human >= 1:
+        raise ConfigError(
+            f"dataset.human_error={human} is an error rate for {dataset.name!r} ({dataset.task}): give a fraction "
+            "below 1, e.g. 0.01 for 1 %"
+        )
     return Prepared(config, dataset)
 
 
@@ -205,11 +220,16 @@ def _validate_search(config: Config) -> None:
     check_range("search.warm_start_top", search.warm_start_top, Range(1, 10**6, integer=True))
     if search.warm_start is not None:
         check_name("search.warm_start", search.warm_start)
+    if search.refine_from is not None:
+        check_name("search.refine_from", search.refine_from)
     check_range("search.workers", search.workers, RANGES["search.workers"])
     if search.timeout is not None:
         check_range("search.timeout", search.timeout, RANGES["search.timeout"])
     for name, param in search.space.items():
         _validate_param(f"search.space.{name}", param)
+    limits_of(search.constraints)  # the shape of every limit; the measures once the data are known
+    for share in search.data_curve:
+        check_range("search.data_curve", share, Range(0.0, 1.0, low_open=True, high_open=True))
 
 
 def _validate_param(key: str, param: SearchParam) -> None:
@@ -283,6 +303,7 @@ def check_metric(config: Config, dataset: Dataset) -> None:
     several objectives, what Optuna cannot do with them (pruning, CMA-ES)."""
     search = config.search
     allowed = epoch_metrics(dataset.task, dataset.has_validation)
+    allowed += list(BINARY_MEASURES) if dataset.task == "binary" and dataset.has_validation else []
     allowed_here = [*allowed, *MODEL_MEASURES] if search.multi_objective else allowed
     for metric, direction in zip(search.metrics, search.directions, strict=True):
         if metric not in allowed_here:
@@ -295,6 +316,13 @@ def check_metric(config: Config, dataset: Dataset) -> None:
         better = better_direction(metric)
         if direction != better:
             raise ConfigError(f"search.direction={direction} with search.metric={metric}: use {better}")
+    check_constraints(config, dataset)
+    once = [metric for metric in search.metrics if metric in BINARY_MEASURES]
+    if once and not search.multi_objective and choose_pruner(config)[0] != "none":
+        raise ConfigError(
+            f"pruner={config.pruner.name} cannot prune on {once[0]}: it is measured once, after training, not per "
+            "epoch; use pruner=none (or leave pruner=auto)"
+        )
     if search.multi_objective:
         if choose_pruner(config)[0] != "none":
             raise ConfigError(
@@ -305,6 +333,19 @@ def check_metric(config: Config, dataset: Dataset) -> None:
             raise ConfigError(
                 f"sampler={config.sampler.name} optimizes one objective; for several use tpe, nsgaii, nsgaiii, "
                 "gp, random or qmc"
+            )
+
+
+def check_constraints(config: Config, dataset: Dataset) -> None:
+    """Refuse a satisficing limit on a measure the runs of this dataset never record."""
+    allowed = [*epoch_metrics(dataset.task, dataset.has_validation), *MODEL_MEASURES, *final_metrics(dataset.task)[2:]]
+    allowed += list(BIAS_VARIANCE) if dataset.has_validation else []
+    allowed += list(BINARY_MEASURES) if dataset.task == "binary" and dataset.has_validation else []
+    for limit in limits_of(config.search.constraints):
+        if limit.measure not in allowed:
+            raise ConfigError(
+                f"search.constraints.{limit.measure}: no run of dataset {dataset.name!r} ({dataset.task}) records "
+                f"{limit.measure}; constrain one of {allowed}"
             )
 
 

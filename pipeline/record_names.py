@@ -13,6 +13,7 @@ SEED_ATTR = "train_seed"  # the trial's initialization and batching seed (a retr
 WORKER_ATTR = "worker"  # host:pid of the process running it
 RETRY_OF_ATTR = "retry_of"  # the trial a retried trial repeats
 SEED_VALUES_ATTR = "seed_values"  # search.repeats: the first objective per seed
+BIAS_VARIANCE_ATTR = "bias_variance"  # a complete trial's train and val error, avoidable bias, variance, reference
 
 # Optuna study user attributes
 PARENT_ATTR = "mlflow_parent_run_id"  # the study's parent run

@@ -256,9 +256,14 @@ def _sweep(config: Config, workers: list[_Worker]) -> int:
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
     with StoreLock(config.tracking.storage, "init"):
         rdb = studies.storage(config.tracking.storage)
+        links: dict[str, str] = {}
+        if config.search.refine_from:  # coarse to fine: the space shrunk around another study's best trials
+            from pipeline.search.refine import refined
+
+            config, links = refined(config, rdb)
         study = studies.open_study(config, dataset, rdb)
         close_dead_runs(tracker)
-        parent = summary.parent_run(tracker, study, config)
+        parent = summary.parent_run(tracker, study, config, links)
         summary.recover(study, rdb, tracker)
     at_start = studies.used_budget(study)
     waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
@@ -304,12 +309,19 @@ def _sweep(config: Config, workers: list[_Worker]) -> int:
 
 def search_line(config: Config) -> str:
     """``search: sampler tpe (auto: one objective; ...), pruner percentile (auto: one objective)``."""
+    from pipeline.search.constraints import BLIND_SAMPLERS
     from pipeline.search.samplers import choose_pruner, choose_sampler
 
     parts = []
     for kind, (name, why) in (("sampler", choose_sampler(config)), ("pruner", choose_pruner(config))):
         parts.append(f"{kind} {name}" + (f" (auto: {why})" if getattr(config, kind).name == "auto" else ""))
-    return "search: " + ", ".join(parts)
+    line = "search: " + ", ".join(parts)
+    if config.search.constraints and choose_sampler(config)[0] in BLIND_SAMPLERS:
+        line += (
+            f"\nsearch.constraints: sampler {choose_sampler(config)[0]} does not read them when it samples (tpe, gp, "
+            "nsgaii and nsgaiii do); every trial still records them and the best is chosen among those that meet them"
+        )
+    return line
 
 
 def report_folder(config: Config) -> Path:

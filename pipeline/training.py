@@ -31,7 +31,8 @@ from pipeline.records.tracking import (
 from pipeline.records.uris import mask_password
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
-from pipeline.setup.vocabulary import DATASETS, run_metric_name
+from pipeline.setup.reference import bias_variance, reference_for
+from pipeline.setup.vocabulary import BINARY_MEASURES, DATASETS, run_metric_name
 
 FLUSH_EVERY = 500  # epochs of metrics buffered between writes: one log_batch call each
 
@@ -255,6 +256,8 @@ def train_and_record(
     if dataset.sizes["test"]:
         final = {f"test_{key}": value for key, value in network.evaluate(dataset.X_test, dataset.Y_test).items()}
     final |= trained_metrics(network, dataset, config)
+    last = {key: points[-1][1] for key, points in epochs.history.items() if points}
+    final |= bias_variance(dataset.task, {**last, **final}, reference_for(config.dataset, dataset.task))
     recorder.add_metrics(final, step=config.train.epochs)  # sent with the run's last write
     record_artifacts(recorder, network, dataset, epochs.history, log_model=log_model, log_plot=log_plot)
     trained = 1 + max((epoch for points in epochs.history.values() for epoch, _ in points[-1:]), default=0)
@@ -268,7 +271,22 @@ def trained_metrics(network: DeepNetwork, dataset: Dataset, config: Config) -> d
     fitted = network.evaluate(dataset.X_train, dataset.Y_train, config.train.l2)
     found = {f"final_train_{key}": value for key, value in fitted.items()}
     found["n_parameters"] = float(sum(value.size for value in network.parameters.values()))
+    if dataset.task == "binary" and dataset.has_validation:
+        found |= binary_scores(network, dataset)
     return found
+
+
+def binary_scores(network: DeepNetwork, dataset: Dataset) -> dict[str, float]:
+    """``val_precision``, ``val_recall`` and ``val_f1`` of the trained model (positive class: class 1)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    predicted = network.predict_proba(dataset.X_val)
+    # One sigmoid unit: P(class 1); two softmax units: the larger wins.
+    chosen = (predicted[0] > 0.5) if predicted.shape[0] == 1 else predicted.argmax(axis=0) == 1
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        dataset.Y_val.reshape(-1), chosen.astype(int), average="binary", pos_label=1, zero_division=0
+    )
+    return dict(zip(BINARY_MEASURES, map(float, (precision, recall, f1)), strict=True))
 
 
 def record_artifacts(

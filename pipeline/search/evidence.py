@@ -16,11 +16,14 @@ version 5 and the one its importance plots were known by.
 import copy as copy_module
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+
+from pipeline.search.constraints import feasible
 
 MIN_COMPLETE = 10  # below this many complete trials no ranking of parameters is worth stating
 PER_PARAMETER = 3  # ... nor below this many complete trials per searched parameter
@@ -98,18 +101,23 @@ class Importance:
     high: float
 
 
-def importances(study: optuna.Study, resamples: int = RESAMPLES) -> dict[str, Importance]:
-    """f-ANOVA importances of the first objective over the complete trials, with their spread over
-    bootstrap resamples of those trials (each resample its own forest seed); most important first.
-    Empty when fewer than two complete trials or no parameter is shared by all of them."""
+def importances(
+    study: optuna.Study, resamples: int = RESAMPLES, target: Callable[[FrozenTrial], float] | None = None
+) -> dict[str, Importance]:
+    """f-ANOVA importances of the first objective (or of ``target``, over the trials where it is finite) over
+    the complete trials, with their spread over bootstrap resamples of those trials (each resample its own
+    forest seed); most important first. Empty when fewer than two complete trials or no parameter is shared
+    by all of them."""
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    if target is not None:
+        complete = [t for t in complete if math.isfinite(target(t))]
     if len(complete) < 2:
         return {}
     rng = np.random.default_rng(0)  # the same study gives the same report
     draws: dict[str, list[float]] = {}
     for resample in range(resamples):
         chosen = complete if resample == 0 else [complete[i] for i in rng.integers(0, len(complete), len(complete))]
-        found = _fanova(study, chosen, seed=resample)
+        found = _fanova(study, chosen, seed=resample, target=target)
         for name in {*draws, *found}:
             draws.setdefault(name, [0.0] * resample).append(found.get(name, 0.0))
     ranked = {
@@ -140,11 +148,15 @@ def observable(trial: FrozenTrial) -> FrozenTrial:
     return copy
 
 
-def _fanova(study: optuna.Study, trials: list[FrozenTrial], seed: int) -> dict[str, float]:
-    """f-ANOVA on ``trials`` as if they were the whole study ({} when it cannot be computed)."""
+def _fanova(
+    study: optuna.Study, trials: list[FrozenTrial], seed: int, target: Callable[[FrozenTrial], float] | None = None
+) -> dict[str, float]:
+    """f-ANOVA on ``trials`` (of ``target``, else the first objective) as if they were the whole study ({} when it
+    cannot be computed)."""
     sample = optuna.create_study(directions=study.directions)
+    value = (lambda t: t.values) if target is None else (lambda t: [target(t), *list(t.values[1:])])
     sample.add_trials(
-        [optuna.trial.create_trial(params=t.params, distributions=t.distributions, values=t.values)
+        [optuna.trial.create_trial(params=t.params, distributions=t.distributions, values=value(t))
          for t in map(observable, trials)]
     )  # fmt: skip
     evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=TREES, seed=seed)
@@ -208,6 +220,7 @@ def within_noise(trials: list[FrozenTrial], best: int, mean: float, sd: float, m
         for t in trials
         if t.state == TrialState.COMPLETE
         and t.number != best
+        and feasible(t)  # a trial that missed a search.constraints limit is no alternative
         and (t.values[0] >= mean - band if maximize else t.values[0] <= mean + band)
     ]
     return tuple(sorted(close))

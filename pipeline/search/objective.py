@@ -18,6 +18,7 @@ from models import DivergenceError
 from pipeline.errors import write_failed
 from pipeline.interrupts import critical
 from pipeline.record_names import (
+    BIAS_VARIANCE_ATTR,
     FAILURE_ATTR,
     KIND_TAG,
     OUTCOME_ATTR,
@@ -34,11 +35,13 @@ from pipeline.record_names import (
 )
 from pipeline.records.tracking import RunRecorder, Tracker
 from pipeline.search.confirm import repeat_metrics, repeat_seeds
+from pipeline.search.constraints import limits_of
 from pipeline.search.outcomes import Outcome
 from pipeline.search.pruning import TrialPruning
 from pipeline.search.space import apply, suggest
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
+from pipeline.setup.reference import BIAS_VARIANCE
 from pipeline.training import RunResult, close_run, network_seed, start_record, train_and_record
 
 
@@ -87,7 +90,14 @@ def objective_value(metric: str, result: RunResult, last: dict[str, float]) -> f
         return result.final_metrics["n_parameters"]
     if metric == "train_seconds":
         return result.train_seconds / max(result.epochs_trained, 1)
-    return result.final_metrics.get(f"final_{metric}", last.get(metric, math.nan))
+    final = result.final_metrics
+    return final.get(f"final_{metric}", final.get(metric, last.get(metric, math.nan)))
+
+
+def measure_value(measure: str, result: RunResult, last: dict[str, float]) -> float:
+    """A satisficing measure (``search.constraints``): read as an objective is (anything the run recorded once
+    after training, ``final_val_error``, ``variance``, ... included); NaN when the run has no such value."""
+    return objective_value(measure, result, last)
 
 
 class Objective:
@@ -185,6 +195,7 @@ class Objective:
             for objective, value in zip(self.config.search.metrics, values, strict=True):
                 if not math.isfinite(value):
                     raise NonFiniteMetricError(f"{objective}={value} after the last epoch")
+            self.record_diagnosis(trial, result, last)
         except optuna.TrialPruned as pruned:
             epoch = int(last.get("epoch", 0))
             marked = _marked(name, f"pruned@{epoch}")
@@ -218,6 +229,16 @@ class Objective:
         with critical():
             trial.set_user_attr(SEED_VALUES_ATTR, per_seed)
         return means
+
+    def record_diagnosis(self, trial: optuna.Trial, result: RunResult, last: dict[str, float]) -> None:
+        """On the trial, for the summary and the report: its bias and variance (one attribute, one write) and
+        one Optuna constraint value per ``search.constraints`` limit (at most 0: met)."""
+        found = {key: result.final_metrics[key] for key in BIAS_VARIANCE if key in result.final_metrics}
+        with critical():
+            if found:
+                trial.set_user_attr(BIAS_VARIANCE_ATTR, found)
+            for limit in limits_of(self.config.search.constraints):
+                trial.set_constraint(limit.key, limit.violation(measure_value(limit.measure, result, last)))
 
     @staticmethod
     def _end(

@@ -16,6 +16,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -29,14 +30,25 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarForm
 from optuna.trial import FrozenTrial, TrialState
 
 from pipeline.record_names import FAILURE_ATTR
+from pipeline.search.constraints import feasible
 from pipeline.search.evidence import RESAMPLES, Confirmation, Evidence, Importance, evidence_of
 from pipeline.search.evidence import importances as importance_spread
 from pipeline.search.outcomes import Outcome, outcome_of
+
+if TYPE_CHECKING:
+    from pipeline.search.advice import Advice
 
 TOP_CURVES = 5  # best complete trials whose learning curves are drawn in full
 CONTOUR_MIN = 20  # complete trials below which two parameters are shown as points, never as a surface
 PRUNED_LABEL = "pruned: stopped early, at its last value"  # the page says why that value is not comparable
 COMPLETE_COLOUR, PRUNED_COLOUR, BEST_COLOUR = "#1f77b4", "#d62728", "#2ca02c"
+# A complete trial that missed a search.constraints limit: drawn apart in every figure, never the best
+MISSED_STYLE = {
+    "marker": "X",
+    "color": "#888888",
+    "alpha": 0.8,
+    "label": "complete, but missed a search.constraints limit",
+}
 
 
 @dataclass
@@ -57,6 +69,8 @@ class ReportInput:
     directions: list[str] = field(default_factory=list)
     epochs: int = 0  # each trial's planned epochs (train.epochs), to say what pruning saved
     repeats: int = 1  # seeds per trial (search.repeats)
+    advice: "Advice | None" = None  # the course's third part: diagnosis, error analysis, data curve
+    ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # refined study: name -> (coarse, fine)
 
 
 def _png(figure: Figure) -> bytes:
@@ -140,6 +154,10 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
             clip_on=False,
             label=PRUNED_LABEL + " (on the edge: worse)",
         )
+    missed = [t for t in complete if not feasible(t)]
+    if missed:
+        axes.scatter([x(t.params[name]) for t in missed], [t.values[0] for t in missed], **MISSED_STYLE)
+    complete = [t for t in complete if feasible(t)]
     if complete:
         points = axes.scatter(
             [x(t.params[name]) for t in complete],
@@ -179,6 +197,10 @@ def history_figure(data: ReportInput) -> Figure:
     failed = [t.number for t in trials if t.state == TrialState.FAIL]
     if pruned:
         axes.scatter(*zip(*pruned, strict=True), marker="x", color=PRUNED_COLOUR, alpha=0.5, label=PRUNED_LABEL)
+    missed = [t for t in complete if not feasible(t)]
+    complete = [t for t in complete if feasible(t)]
+    if missed:
+        axes.scatter([t.number for t in missed], [t.values[0] for t in missed], **MISSED_STYLE)
     if complete:
         axes.scatter(
             [t.number for t in complete], [t.values[0] for t in complete], color=COMPLETE_COLOUR, label="complete"
@@ -291,6 +313,10 @@ def pair_figure(data: ReportInput, params: list[str]) -> Figure:
             order = sorted({str(v) for v in values})
             coordinates.append([order.index(str(v)) for v in values])
     points = axes.scatter(*coordinates, c=[t.values[0] for t in shown], cmap="viridis", s=60, edgecolors="black")
+    missed = [i for i, t in enumerate(shown) if not feasible(t)]
+    if missed:
+        axes.scatter(*([c[i] for i in missed] for c in coordinates), s=140, **MISSED_STYLE)
+        _legend_below(axes)
     figure.colorbar(points, ax=axes, label=data.metric)
     for index, (name, set_scale, axis) in enumerate(
         ((params[0], axes.set_xscale, axes.xaxis), (params[1], axes.set_yscale, axes.yaxis))
@@ -358,6 +384,9 @@ def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
     colormap = plt.get_cmap("viridis")
     for rank, index in enumerate(ranking):  # the best last, so on top, and thicker
         ys = [column[index] for column in columns]
+        if not feasible(complete[index]):  # missed a search.constraints limit: grey and dashed, whatever its value
+            axes.plot(range(len(names)), ys, color=MISSED_STYLE["color"], linestyle="--", linewidth=1.0)
+            continue
         width = 3.0 if rank == len(ranking) - 1 else 1.4
         axes.plot(range(len(names)), ys, color=colormap(norm(values[index])), alpha=0.85, linewidth=width)
     axes.set_xticks(range(len(names)), names, rotation=20, ha="right")
@@ -407,7 +436,7 @@ def build(data: ReportInput) -> Report:
     trials = data.study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     reverse = data.direction == "maximize"
-    top = sorted(complete, key=lambda t: t.values[0], reverse=reverse)[:TOP_CURVES]
+    top = sorted(filter(feasible, complete), key=lambda t: t.values[0], reverse=reverse)[:TOP_CURVES]
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
     names = _param_names(trials)
     importances = importance_spread(data.study)
@@ -435,6 +464,12 @@ def build(data: ReportInput) -> Report:
         add("pareto_front.png", lambda: pareto_figure(data))
     for name in names:
         add(f"slice_{name}.png", lambda name=name: slice_figure(data, name))
+    if data.advice is not None:
+        from pipeline.search import diagnosis_report
+
+        colour_by = next(iter(importances), None)
+        for name, make in diagnosis_report.figures(data.advice, trials, data.study, data.best_number, colour_by):
+            add(name, make)
     page = _page(data, trials, top, names, importances, evidence, figures, axes, skipped)
     return Report(page, figures, axes)
 
@@ -491,6 +526,21 @@ def _evidence_html(data: ReportInput, evidence: Evidence) -> str:
     return text + (f"<p class='warning'><b>{html.escape(warning)}</b></p>" if warning else "")
 
 
+def _ranges_html(data: ReportInput) -> str:
+    """A refined study (coarse to fine): each entry's coarse range and the one this study searched."""
+    if not data.ranges:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{html.escape(coarse)}</td><td>{html.escape(fine)}</td></tr>"
+        for name, (coarse, fine) in data.ranges.items()
+    )
+    return (
+        "<h2>Coarse to fine</h2><p id='refined'>This study searched a space shrunk around the best trials of a "
+        "coarse study (search.refine_from):</p><table><tr><th>parameter</th><th>coarse range</th>"
+        f"<th>this study's range</th></tr>{rows}</table>"
+    )
+
+
 def _best_html(data: ReportInput, complete: list[FrozenTrial]) -> str:
     """The chosen best trial (the one registered and rerun), with its uncertainty when measured."""
     chosen = [t for t in complete if t.number == data.best_number] or complete[:1]
@@ -537,6 +587,11 @@ def _page(
     contour_names = " × ".join((list(importances) or names)[:2])
     notes = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
     pareto = f"<h2>Pareto front</h2>{img('pareto_front.png', 'Pareto front')}" if "pareto_front.png" in figures else ""
+    diagnosis = ""
+    if data.advice is not None:
+        from pipeline.search import diagnosis_report
+
+        diagnosis = diagnosis_report.section(data.advice, img, next(iter(importances), None))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(data.title)}</title>
 <style>
@@ -552,8 +607,10 @@ figure {{ display: inline-block; margin: .4em; vertical-align: top; }} pre {{ ba
 Most important hyperparameters (f-ANOVA, median and 10th–90th percentile over resamples of the complete
 trials): {html.escape(ranked)}.</p>
 {_evidence_html(data, evidence)}
+{_ranges_html(data)}
 <h2>Trial states</h2>{_states_table(trials)}
 <h2>Best trial</h2>{best_html}
+{diagnosis}
 <h2>What each hyperparameter did</h2>
 <p>One point per trial: complete trials coloured by trial number (later trials are the sampler's
 better-informed guesses); pruned trials (stopped early by the pruner) as faint crosses at the last value

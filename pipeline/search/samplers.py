@@ -15,6 +15,7 @@ import numpy as np
 from pipeline.errors import ConfigError
 from pipeline.search.space import grid, parameter_names
 from pipeline.setup.config import Config
+from pipeline.setup.vocabulary import BINARY_MEASURES
 
 
 @contextlib.contextmanager
@@ -42,6 +43,8 @@ def _random(config: Config, seed: int, options: dict[str, Any]) -> Any:
 def _cmaes(config: Config, seed: int, options: dict[str, Any]) -> Any:
     import optuna
 
+    # It warns after every trial that records search.constraints; the sweep says so once, at its start.
+    warnings.filterwarnings("ignore", message="Constraints have been set, but CmaEsSampler", category=UserWarning)
     return optuna.samplers.CmaEsSampler(seed=seed, **options)
 
 
@@ -202,6 +205,8 @@ def choose_pruner(config: Config) -> tuple[str, str]:
         return name, "named by pruner="
     if config.search.multi_objective:
         return "none", "several objectives cannot be pruned"
+    if config.search.metrics[0] in BINARY_MEASURES:
+        return "none", f"{config.search.metrics[0]} is measured once, after training: nothing to prune on"
     return AUTO_PRUNER, "one objective"
 
 

@@ -25,6 +25,7 @@ from pipeline.record_names import (
 from pipeline.records.locks import StoreLock, create_atomically, enable_wal
 from pipeline.records.tracking import process_alive
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
+from pipeline.search.constraints import feasible
 from pipeline.search.outcomes import uses_budget
 from pipeline.search.samplers import pruner, quiet_experimental, sampler
 from pipeline.search.space import load_points, point_problem
@@ -94,6 +95,8 @@ def settings(config: Config, dataset: Dataset) -> dict[str, Any]:
         "space": {name: vars(param) for name, param in sorted(config.search.space.items())},
         "fixed": {"model": vars(config.model), "train": {**vars(config.train), "seed": None}},
         "seed": config.seed,
+        # Only when set: studies made before constraints existed resume as they were.
+        **({"constraints": config.search.constraints} if config.search.constraints else {}),
     }
 
 
@@ -229,7 +232,8 @@ def trials_since_best(study: optuna.Study, maximize: bool) -> int:
     )
     best, since = None, 0
     for trial in ended:
-        value = trial.values[0] if trial.state == TrialState.COMPLETE else None
+        # An infeasible trial (search.constraints) is no improvement, whatever its value.
+        value = trial.values[0] if trial.state == TrialState.COMPLETE and feasible(trial) else None
         if value is not None and (best is None or (value > best if maximize else value < best)):
             best, since = value, 0
         elif uses_budget(trial):

@@ -31,6 +31,8 @@ from pipeline.records.tracking import (
     reopen_run,
 )
 from pipeline.records.uris import mask_password
+from pipeline.search.advice import advise
+from pipeline.search.constraints import describe_infeasible, feasible
 from pipeline.search.evidence import evidence_of
 from pipeline.search.outcomes import Outcome, outcome_of
 from pipeline.search.samplers import choose_pruner, choose_sampler
@@ -41,6 +43,7 @@ from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import final_metrics
 
 if TYPE_CHECKING:
+    from pipeline.search.advice import Advice
     from pipeline.search.drawing import Drawing
     from pipeline.search.evidence import Confirmation
 from pipeline.record_names import (
@@ -62,8 +65,11 @@ from pipeline.training import config_yaml, log_learning_curves, log_network_mode
 LEADERBOARD_SIZE = 10
 
 
-def parent_run(tracker: Tracker, study: optuna.Study, config: Config) -> RunRecorder:
-    """The study's parent run: re-attached (set RUNNING again) when resuming, else created."""
+def parent_run(
+    tracker: Tracker, study: optuna.Study, config: Config, links: dict[str, str] | None = None
+) -> RunRecorder:
+    """The study's parent run: re-attached (set RUNNING again) when resuming, else created (with ``links``,
+    the tags that tie a refined study to its coarse one)."""
     run_id = study.user_attrs.get(PARENT_ATTR)
     if run_id and reopen_run(tracker, run_id):
         return tracker.recorder(run_id)
@@ -79,7 +85,7 @@ def parent_run(tracker: Tracker, study: optuna.Study, config: Config) -> RunReco
             "search_space": json.dumps({name: vars(p) for name, p in config.search.space.items()}),
         }
     )
-    recorder.set_tags(environment_tags())
+    recorder.set_tags({**environment_tags(), **(links or {})})
     recorder.log_text(config_yaml(config), "config.yaml")
     study.set_user_attr(PARENT_ATTR, recorder.run_id)
     return recorder
@@ -161,7 +167,8 @@ def crashed(study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunR
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:
     """One row per trial: number, state, value, parameters, MLflow run id, failure reason."""
-    frame = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params", "user_attrs"))
+    attrs = ("number", "state", "value", "duration", "params", "user_attrs", "constraints")
+    frame = study.trials_dataframe(attrs=attrs)
     return frame.rename(columns=lambda column: column.removeprefix("user_attrs_"))
 
 
@@ -215,6 +222,11 @@ def finish(
         parent.finish(STATUS_FAILED, reason)
         print(f"error: {reason}, or trials.csv in the parent run", file=sys.stderr)
         return 1
+    if not any(feasible(trial) for trial in complete):
+        reason = f"no complete trial meets search.constraints: {describe_infeasible(complete)}"
+        parent.finish(STATUS_FAILED, reason)
+        print(f"error: {reason}; relax the limits or run more trials", file=sys.stderr)
+        return 1
     best, rule = choose_best(study, config)
     best_run = best.user_attrs[RUN_ID_ATTR]
     parent.set_tags(
@@ -224,6 +236,7 @@ def finish(
             "best_params": json.dumps(best.params),
             "best_rule": rule,
             **{f"trials_{label}": count for label, count in counts.items()},
+            **({"trials_infeasible": sum(not feasible(t) for t in complete)} if config.search.constraints else {}),
         }
     )
     if config.search.multi_objective:
@@ -240,8 +253,9 @@ def finish(
         }
     )
     confirmation = confirm(study, parent, config, dataset, best)
+    advice = advise(study, tracker, parent, config, dataset, best, confirmation)
     rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
-    drawing = start_report(study, tracker, config, best, rerun, confirmation)
+    drawing = start_report(study, tracker, config, best, rerun, confirmation, advice)
     try:
         version = publish_best(tracker, best_run, config, dataset)  # while the report is drawn
     except BaseException:
@@ -252,6 +266,8 @@ def finish(
     print(leaderboard(table, tracker, config, dataset))
     saved = evidence_of(study.get_trials(deepcopy=False), config.train.epochs).saved()
     print(describe_counts(counts) + (f"; {saved}" if saved else ""))
+    if describe_infeasible(complete):
+        print(f"{describe_infeasible(complete)}: the best is chosen among the others")
     if stopped:
         print(f"stopped early: {stopped}; the budget search.n_trials={config.search.n_trials} was not used up")
     registered = f", registered as {registry_name(config)} version {version}" if version else ""
@@ -259,6 +275,8 @@ def finish(
     print(f"best ({rule}): trial {best.number} (run {best_run}) {shown}{registered}")
     if confirmation is not None:
         print(f"  with other seeds: {confirmation.sentence(config.search.metrics[0])}")
+    for line in advice.lines():
+        print(f"  {line}")
     print(f"rerun it: {rerun}")
     print(f"study report: {report_path}")
     return 0
@@ -342,6 +360,7 @@ def start_report(
     best: optuna.trial.FrozenTrial,
     rerun: str,
     confirmation: "Confirmation | None" = None,
+    advice: "Advice | None" = None,
 ) -> "Drawing":
     """Read what the study report shows and start drawing it (on the other core: ``drawing``)."""
     from pipeline.search import report  # matplotlib: imported when the report is drawn, not at the start
@@ -351,6 +370,7 @@ def start_report(
     metric = config.search.metrics[0]
     reverse = config.search.directions[0] == "maximize"
     complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.values[0], reverse=reverse)
+    complete = [t for t in complete if feasible(t)]  # the curves drawn are the best trials that met their limits
     drawn = [*complete[: report.TOP_CURVES], *(t for t in trials if t.state == TrialState.PRUNED)]
     score = metric if metric.startswith(("val_", "train_")) else "val_accuracy"
     curves = {
@@ -373,8 +393,20 @@ def start_report(
         directions=config.search.directions,
         epochs=config.train.epochs,
         repeats=config.search.repeats,
+        advice=advice,
+        ranges=refined_ranges(tracker, study, config),
     )
     return start_drawing(data)
+
+
+def refined_ranges(tracker: Tracker, study: optuna.Study, config: Config) -> dict[str, tuple[str, str]]:
+    """A refined study's coarse and fine range per space entry ({} for a study that was not refined)."""
+    if not config.search.refine_from:
+        return {}
+    from pipeline.search.refine import COARSE_SPACE_TAG, ranges
+
+    tags = tracker.run(study.user_attrs[PARENT_ATTR]).data.tags
+    return ranges(tags.get(COARSE_SPACE_TAG, "{}"), config.search.space)
 
 
 def write_report(drawing: "Drawing", study_name: str, parent: RunRecorder, folder: Path) -> Path:
@@ -433,15 +465,21 @@ def leaderboard(table: pd.DataFrame, tracker: Tracker, config: Config, dataset: 
     ascending = config.search.directions[0] == "minimize"
     # One objective: Optuna's column "value"; several: "values_0", "values_1", ... (ranked by the first).
     columns = ["value"] if "value" in complete else [f"values_{i}" for i in range(len(config.search.metrics))]
-    top = complete.sort_values(columns[0], ascending=ascending).head(LEADERBOARD_SIZE).copy()
+    limits = [column for column in complete.columns if column.startswith("constraints_")]
+    complete = complete.assign(limits=(complete[limits] <= 0).all(axis=1).map({True: "met", False: "missed"}))
+    # Trials that missed a search.constraints limit rank after those that met them, whatever their value.
+    order = ["limits", columns[0]] if limits else [columns[0]]
+    top = complete.sort_values(order, ascending=[True, ascending][-len(order) :]).head(LEADERBOARD_SIZE).copy()
     # test_accuracy (or test_rmse); without a test split, the trained model's score on the training split
     test = final_metrics(dataset.task)[1 if dataset.sizes["test"] else 3]
     top[test] = [tracker.run(run_id).data.metrics.get(test) for run_id in top[RUN_ID_ATTR]]
     params = [column for column in top.columns if column.startswith("params_")]
-    shown = top[["number", *columns, test, *params]].rename(columns=lambda c: c.removeprefix("params_"))
+    shown = top[["number", *columns, test, *(["limits"] if limits else []), *params]].rename(
+        columns=lambda c: c.removeprefix("params_")
+    )
     shown = shown.rename(columns={**dict(zip(columns, config.search.metrics, strict=True)), "number": "trial"})
     # Parameters a trial did not have (hidden_units_l3 of a 1-layer net) print blank, not NaN.
-    for column in shown.columns[2 + len(columns) :]:
+    for column in shown.columns[2 + len(columns) + bool(limits) :]:
         shown[column] = [_short(v) if not (isinstance(v, float) and math.isnan(v)) else "" for v in shown[column]]
     return "leaderboard:\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 

@@ -33,6 +33,9 @@ class DatasetConfig:
     scaling: str = "standard"
     n_samples: int = 400  # generated data only
     noise: float = 0.2  # generated data only
+    # The error the avoidable bias is measured from (1 - accuracy; RMSE for regression): the user's proxy for the
+    # Bayes error. None: estimated from the generator for planar, moons, circles and their course versions, else 0
+    human_error: float | None = None
 
 
 @dataclass
@@ -97,9 +100,14 @@ class SearchConfig:
     enqueue: Any = None  # known starting points: a list of {parameter: value} dicts, or a YAML/CSV file of them
     warm_start: str | None = None  # enqueue the best trials of this other study in the same storage first
     warm_start_top: int = 5
+    refine_from: str | None = None  # coarse to fine: search a space shrunk around this study's best trials
     patience: int | None = None  # stop once this many trials in a row did not improve the best value
     repeats: int = 1  # seeds per trial: the objective is their mean; the run records each seed's and mean ± sd
     confirm_seeds: int = 3  # at the end, retrain the best configuration with this many other seeds (0: never)
+    # Satisficing limits the best must meet while the metric is optimized: {measure: {max: x, min: y, finite: true}}
+    constraints: Any = None  # None: no limits (a mapping typed Any, so that one override can give it whole)
+    # Will more data help? The best retrained on these shares of the training split at the end ([]: never)
+    data_curve: list[float] = field(default_factory=lambda: [0.1, 0.25, 0.5])
 
     @property
     def metrics(self) -> list[str]:

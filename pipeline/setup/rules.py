@@ -41,6 +41,7 @@ RANGES: dict[str, Range] = {
     "dataset.test_fraction": Range(0.0, 0.9),  # above 0 unless the dataset brings its own test split
     "dataset.n_samples": Range(10, 10**8, integer=True),
     "dataset.noise": Range(0.0, 1e6),
+    "dataset.human_error": Range(0.0, 1e6),  # None: the generator's Bayes error, or 0
     "train.learning_rate": Range(0.0, 1e6, low_open=True),
     "train.epochs": Range(1, 10_000_000, integer=True),
     "train.batch_size": Range(1, 10**12, integer=True),  # None: full batch
@@ -93,6 +94,8 @@ def check_dataset(dataset: DatasetConfig, prefix: str = "dataset.") -> None:
     check_choice(f"{prefix}scaling", dataset.scaling, SCALINGS)
     for field in ("val_fraction", "test_fraction", "n_samples", "noise"):
         check_range(f"{prefix}{field}", getattr(dataset, field), RANGES[f"dataset.{field}"])
+    if dataset.human_error is not None:
+        check_range(f"{prefix}human_error", dataset.human_error, RANGES["dataset.human_error"])
     if dataset.val_fraction + dataset.test_fraction >= 1.0:
         raise ConfigError(
             f"{prefix}val_fraction + {prefix}test_fraction = {dataset.val_fraction} + {dataset.test_fraction} "

@@ -44,6 +44,9 @@ SPLITS = ("train", "val", "test")
 LOWER_IS_BETTER = {"cost": True, "accuracy": False, "rmse": True}
 # Measures of a trained model, not per epoch; a sweep may optimize them too.
 MODEL_MEASURES = {"n_parameters": "minimize", "train_seconds": "minimize"}
+# Binary tasks with a validation split: the trained model's precision, recall and F1 on it (positive class = class
+# 1, the second class name), measured once after training: the course's single-number evaluation metrics.
+BINARY_MEASURES = ("val_precision", "val_recall", "val_f1")
 
 
 # Per-epoch values the network reports that belong to no split (the decayed rate of each epoch).
@@ -84,10 +87,11 @@ class Source:
     needs: tuple[str, ...] = ()  # dataset.* values it cannot do without
     given_test: bool = False  # its files bring their own test split (test_fraction is then unused)
     generated: bool = False  # drawn from n_samples and noise
+    image: tuple[int, ...] = ()  # the raw features are an image of this shape (error analysis draws it)
 
 
 DATASETS: dict[str, Source] = {
-    "digits": Source(),
+    "digits": Source(image=(8, 8)),
     "breast_cancer": Source(),
     "iris": Source(),
     "wine": Source(),
@@ -98,6 +102,6 @@ DATASETS: dict[str, Source] = {
     "circles_course": Source(given_test=True),  # the initialization assignment's, exactly
     "moons_course": Source(),  # the optimization assignment's, exactly
     "football": Source(needs=("path",), given_test=True),  # the regularization assignment's data.mat
-    "catvnoncat": Source(needs=("path",), given_test=True),
+    "catvnoncat": Source(needs=("path",), given_test=True, image=(64, 64, 3)),
     "csv": Source(needs=("path", "target")),
 }
