@@ -120,25 +120,36 @@ def confusion_figure(errors: ErrorAnalysis) -> Figure:
 
 
 def mistakes_figure(errors: ErrorAnalysis) -> Figure:
-    """The most confident mistakes as images (image data only): true -> predicted (confidence)."""
+    """The most confident mistakes as images (image data only), laid side by side in one picture (one axes
+    draws in a fraction of the time of one per image): true -> predicted (confidence) under each."""
     count = len(errors.raw)
     if not errors.image or count == 0:
         raise ValueError("no image mistakes to draw")
     columns = min(count, 6)
     rows = math.ceil(count / columns)
-    figure, grid = plt.subplots(rows, columns, figsize=(1.8 * columns, 2.0 * rows), layout="constrained",
-                                squeeze=False)  # fmt: skip
-    for axes in grid.flat:
-        axes.axis("off")
-    for axes, row, index in zip(grid.flat, errors.raw, errors.mistakes, strict=False):
-        picture = row.reshape(errors.image)
-        if picture.ndim == 3:
-            axes.imshow(np.clip(picture / 255.0, 0, 1))
-        else:
-            axes.imshow(picture, cmap="gray_r")
+    height, width = errors.image[:2]
+    pad = max(1, height // 8)
+    colour = len(errors.image) == 3
+    # Raw pixels: 0-255 for the cat pictures (RGB), 0-16 ink for digits (drawn dark on light).
+    mosaic = np.ones((rows * (height + pad), columns * (width + pad), 3 if colour else 1))
+    top = 16.0 if not colour else 255.0
+    for slot, row in enumerate(errors.raw):
+        r, c = divmod(slot, columns)
+        picture = np.clip(row.reshape(errors.image) / top, 0, 1)
+        picture = picture if colour else 1.0 - picture[..., None]
+        mosaic[r * (height + pad) : r * (height + pad) + height, c * (width + pad) : c * (width + pad) + width] = (
+            picture
+        )
+    figure, axes = plt.subplots(figsize=(1.9 * columns, 2.1 * rows), layout="constrained")
+    axes.imshow(mosaic if colour else mosaic[..., 0], cmap=None if colour else "gray", vmin=0, vmax=1)
+    for slot, index in enumerate(errors.mistakes[:count]):
+        r, c = divmod(slot, columns)
         true, predicted = errors.class_names[errors.true[index]], errors.class_names[errors.predicted[index]]
-        axes.set_title(f"{true} -> {predicted}\n({errors.confidence[index]:.2f})", fontsize=8)
-    figure.suptitle("most confident mistakes on the val split: true -> predicted (confidence)", fontsize=10)
+        axes.text(c * (width + pad) + width / 2, r * (height + pad) + height + pad * 0.2,
+                  f"{true} -> {predicted} ({errors.confidence[index]:.2f})", ha="center", va="top", fontsize=7,
+                  backgroundcolor="white")  # fmt: skip
+    axes.axis("off")
+    axes.set_title("most confident mistakes on the val split: true -> predicted (confidence)", fontsize=10)
     return figure
 
 
