@@ -2,16 +2,18 @@
 
 Examples::
 
-    python -m pipeline.serve                                  # the model the last sweep registered
-    python -m pipeline.serve --model deepsweep-iris           # that model's latest version
+    python -m pipeline.serve                                  # @champion of the model registered last
+    python -m pipeline.serve --model deepsweep-iris           # that model's @champion
     python -m pipeline.serve --model deepsweep-iris/2 --port 5002
+    python -m pipeline.serve --model deepsweep-iris@iris-sweep   # the version study iris-sweep registered
     python -m pipeline.serve --tracking-uri sqlite:////data/mlruns/mlflow.db
 
 It runs ``mlflow models serve -m models:/NAME/VERSION --env-manager local`` with ``MLFLOW_TRACKING_URI``
 set for that process alone, so the model is found in this folder's store (``sqlite:///mlruns/mlflow.db``
 by default) whatever the shell has set. The endpoints (``/ping``, ``/invocations``) and the request
-formats are MLflow's. The default model is the newest version in the registry by creation time: the
-sweep that registered last registered it. Exit codes: 1 refused input (no store, no such model, a
+formats are MLflow's. The default is the ``@champion`` alias (``pipeline.records.champion``: the best version
+by the metric the sweeps chose it by) of the model registered last; the first line says which version and why.
+Exit codes: 1 refused input (no store, no such model, a
 non-loopback host without ``--allow-remote``, a busy port) or a scoring server that failed;
 130 Ctrl-C, 143 SIGTERM (both stop the server first).
 """
@@ -29,11 +31,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.console import fail_cleanly, handle_sigterm
 from pipeline.errors import ConfigError
+from pipeline.records.champion import CHAMPION
 from pipeline.records.pyfunc_model import example_request
 from pipeline.records.tracking import client, configure
 from pipeline.records.uris import mask_password, sqlite_file
@@ -76,14 +80,30 @@ def open_store(tracking_uri: str) -> str:
 def registered_versions(tracking_uri: str) -> list[Any]:
     """Every model version in the store's registry that is ready to serve."""
     try:
-        versions = client(tracking_uri).search_model_versions()
+        store = client(tracking_uri)
+        versions = store.search_model_versions()
+        # A version found by search carries no aliases (MLflow's search leaves them out): read each model's.
+        aliases: dict[tuple[str, str], list[str]] = {}
+        for name in {version.name for version in versions}:
+            for alias, number in (store.get_registered_model(name).aliases or {}).items():
+                aliases.setdefault((name, str(number)), []).append(alias)
     except Exception as error:  # MLflow wraps connection and schema problems in several types
         text = (str(error).splitlines() or [type(error).__name__])[0]
         password = urlsplit(tracking_uri).password
         if password:  # MLflow's message may quote the URI
             text = text.replace(password, "***")
         raise ConfigError(f"cannot read the model registry in {mask_password(tracking_uri)}: {text}") from None
-    return [version for version in versions if version.status == "READY"]
+    return [
+        SimpleNamespace(
+            name=v.name,
+            version=str(v.version),
+            creation_timestamp=v.creation_timestamp,
+            aliases=sorted(aliases.get((v.name, str(v.version)), [])),
+            tags=dict(v.tags or {}),
+        )
+        for v in versions
+        if v.status == "READY"
+    ]
 
 
 def listing(versions: list[Any]) -> str:
@@ -98,8 +118,10 @@ def listing(versions: list[Any]) -> str:
     return ", ".join(parts)
 
 
-def choose_version(versions: list[Any], model: str | None, tracking_uri: str) -> tuple[str, int]:
-    """``(name, version)`` from ``--model NAME[/VERSION]``; no ``--model``: the newest version registered."""
+def choose_version(versions: list[Any], model: str | None, tracking_uri: str) -> tuple[str, int, str]:
+    """``(name, version, why)`` from ``--model NAME[/VERSION|@ALIAS]``. No version: the model's ``@champion``
+    (the newest version when no sweep has crowned one); no ``--model``: the champion of the model registered
+    last."""
     store = mask_password(tracking_uri)
     if not versions:
         raise ConfigError(
@@ -107,18 +129,41 @@ def choose_version(versions: list[Any], model: str | None, tracking_uri: str) ->
         )
     if model is None:
         newest = max(versions, key=lambda version: (version.creation_timestamp, int(version.version)))
-        return newest.name, int(newest.version)
-    name, _, number = model.removeprefix("models:/").rpartition("/")
+        return _by_alias(versions, newest.name, CHAMPION, default=True)
+    plain = model.removeprefix("models:/")
+    name, at, alias = plain.partition("@")
+    if at:
+        return _by_alias(versions, name, alias, default=False, asked=model)
+    name, _, number = plain.rpartition("/")
     if not name or not number.isdigit():  # no version given (names hold no "/")
-        name, number = model.removeprefix("models:/"), ""
+        name, number = plain, ""
     numbers = sorted(int(version.version) for version in versions if version.name == name)
     if not numbers:
         raise ConfigError(f"--model {model}: no registered model {name!r} in {store}; registered: {listing(versions)}")
     if not number:
-        return name, numbers[-1]
+        return _by_alias(versions, name, CHAMPION, default=True)
     if int(number) not in numbers:
         raise ConfigError(f"--model {model}: {name!r} has no version {number}; registered: {listing(versions)}")
-    return name, int(number)
+    return name, int(number), "asked for by --model"
+
+
+def _by_alias(versions: list[Any], name: str, alias: str, *, default: bool, asked: str = "") -> tuple[str, int, str]:
+    """The version of ``name`` that ``alias`` points at; for the default ``@champion`` of a model no sweep crowned,
+    its newest version."""
+    mine = [version for version in versions if version.name == name]
+    if not mine:
+        raise ConfigError(f"--model {asked}: no registered model {name!r}; registered: {listing(versions)}")
+    for version in mine:
+        if alias in (version.aliases or []):
+            tags = version.tags or {}
+            chosen = f"{tags['metric']} {float(tags['metric_value']):.4g}, study {tags.get('study', '?')}"
+            why = f"@{alias}: {chosen}" if "metric" in tags and "metric_value" in tags else f"@{alias}"
+            return name, int(version.version), why
+    if default:
+        newest = max(int(version.version) for version in mine)
+        return name, newest, "the newest version: no sweep has named a champion"
+    known = sorted({a for version in mine for a in (version.aliases or [])})
+    raise ConfigError(f"--model {asked}: {name!r} has no alias @{alias}; its aliases: {known or 'none'}")
 
 
 def socket_address(host: str, port: int) -> tuple[int, tuple[str, int]]:
@@ -250,7 +295,7 @@ def example_command(url: str, request: dict[str, Any] | None) -> str:
     return f"curl -s {url}/invocations -H 'Content-Type: application/json' -d '{body}'"
 
 
-def serve(tracking_uri: str, name: str, version: int, host: str, port: int) -> int:
+def serve(tracking_uri: str, name: str, version: int, host: str, port: int, why: str = "") -> int:
     """Run the scoring server until it stops or this process is interrupted; returns the exit code."""
     model_uri = f"models:/{name}/{version}"
     server = start_server(model_uri, host, port, tracking_uri)
@@ -266,7 +311,8 @@ def serve(tracking_uri: str, name: str, version: int, host: str, port: int) -> i
         if server.poll() is None:
             url = base_url(local, port)
             where = base_url(host, port) + ("" if local == host else f" (from this machine: {url})")
-            line = f"serving {name} version {version} from {mask_password(tracking_uri)} at {where}"
+            chosen = f" ({why})" if why else ""
+            line = f"serving {name} version {version}{chosen} from {mask_password(tracking_uri)} at {where}"
             print(f"{line}; try: {example_command(url, request)}", flush=True)
         code = server.wait()
     finally:  # whatever ended it (Ctrl-C, SIGTERM, a crash): nothing of the server is left running
@@ -279,7 +325,9 @@ def serve(tracking_uri: str, name: str, version: int, host: str, port: int) -> i
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.serve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", help="NAME or NAME/VERSION (default: the newest version registered)")
+    parser.add_argument(
+        "--model", help="NAME, NAME/VERSION or NAME@ALIAS (default: @champion of the model registered last)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5001, help="port to listen on (default 5001)")
     parser.add_argument("--tracking-uri", default=DEFAULT_STORE, help=f"the MLflow store (default {DEFAULT_STORE})")
@@ -295,9 +343,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--port {args.port} is not allowed; allowed: 1 to 65535")
         check_host(args.host, args.allow_remote)
         tracking_uri = open_store(args.tracking_uri)
-        name, version = choose_version(registered_versions(tracking_uri), args.model, tracking_uri)
+        name, version, why = choose_version(registered_versions(tracking_uri), args.model, tracking_uri)
         check_port_free(args.host, args.port)
-        return serve(tracking_uri, name, version, args.host, args.port)
+        return serve(tracking_uri, name, version, args.host, args.port, why)
     return 1  # not reached: fail_cleanly exits
 
 

@@ -15,6 +15,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from models import DeepNetwork
+from pipeline.records.champion import crown
 from pipeline.records.tracking import (
     STATUS_FAILED,
     STATUS_FINISHED,
@@ -258,6 +259,11 @@ def finish(
     drawing = start_report(study, tracker, config, best, rerun, confirmation, advice)
     try:
         version = publish_best(tracker, best_run, config, dataset)  # while the report is drawn
+        crowning = None
+        if version is not None:
+            metric, direction = config.search.metrics[0], config.search.directions[0]
+            name = registry_name(config)
+            crowning = crown(tracker.client, name, version, metric, direction, best.values[0], config.study_name)
     except BaseException:
         drawing.cancel()
         raise
@@ -273,6 +279,8 @@ def finish(
     registered = f", registered as {registry_name(config)} version {version}" if version else ""
     shown = ", ".join(f"{m}={v:.4g}" for m, v in zip(config.search.metrics, best.values, strict=True))
     print(f"best ({rule}): trial {best.number} (run {best_run}) {shown}{registered}")
+    if crowning is not None:
+        print(f"  served by default: {crowning.sentence(registry_name(config))}")
     if confirmation is not None:
         print(f"  with other seeds: {confirmation.sentence(config.search.metrics[0])}")
     for line in advice.lines():

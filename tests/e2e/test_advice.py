@@ -72,6 +72,10 @@ def test_a_limit_that_excludes_the_otherwise_best_trial_changes_the_registered_m
     assert chosen.number != best.number and all(v <= 0 for v in chosen.constraints.values())
     versions = {str(v.version): v.run_id for v in client.search_model_versions("name='deepsweep-iris'")}
     assert versions == {"1": best.user_attrs["mlflow_run_id"], "2": chosen.user_attrs["mlflow_run_id"]}
+    # The limited study's best is one of the same trials, never better: the champion stays version 1.
+    assert str(client.get_model_version_by_alias("deepsweep-iris", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("deepsweep-iris", "limited").version) == "2"
+    assert "served by default: deepsweep-iris@champion is version 1 (kept:" in limited.stdout
     parent = client.get_run(study2.user_attrs["mlflow_parent_run_id"]).data.tags
     assert parent["best_trial_number"] == str(chosen.number) and int(parent["trials_infeasible"]) >= 1
     assert "complete trials infeasible" in limited.stdout and "limits" in limited.stdout  # the leaderboard's column

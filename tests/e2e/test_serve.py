@@ -195,7 +195,8 @@ def server(swept: Swept) -> Iterator[Server]:
 @pytest.mark.slow
 def test_serve_names_the_model_it_serves_and_prints_a_curl_that_works(swept: Swept, server: Server) -> None:
     line = server.stdout.read_text()
-    assert f"serving deepsweep-iris version {swept.version} from {swept.store} at {server.url}" in line
+    assert f"serving deepsweep-iris version {swept.version} (@champion: val_accuracy " in line
+    assert f"from {swept.store} at {server.url}" in line
     body = re.search(r"curl -s \S+/invocations -H 'Content-Type: application/json' -d '(.+)'", line)
     assert body, line
     status, answer = post(server.url, json.loads(body.group(1)))
@@ -303,19 +304,47 @@ def test_an_unknown_model_or_version_is_refused_with_the_registered_ones(swept: 
 
 
 # ----- the command's choices, without a server --------------------------------------------------------
-def version(name: str, number: int, created: int) -> SimpleNamespace:
-    return SimpleNamespace(name=name, version=str(number), creation_timestamp=created)
+def version(name: str, number: int, created: int, aliases: tuple = (), tags: dict | None = None) -> SimpleNamespace:
+    return SimpleNamespace(name=name, version=str(number), creation_timestamp=created, aliases=list(aliases),
+                           tags=tags or {})  # fmt: skip
 
 
 VERSIONS = [version("digits", 1, 100), version("digits", 2, 300), version("iris", 1, 200), version("iris", 3, 400)]
+NEWEST = "the newest version: no sweep has named a champion"
 
 
 @pytest.mark.parametrize(
     ("model", "chosen"),
-    [(None, ("iris", 3)), ("digits", ("digits", 2)), ("digits/1", ("digits", 1)), ("models:/iris/1", ("iris", 1))],
+    [
+        (None, ("iris", 3, NEWEST)),
+        ("digits", ("digits", 2, NEWEST)),
+        ("digits/1", ("digits", 1, "asked for by --model")),
+        ("models:/iris/1", ("iris", 1, "asked for by --model")),
+    ],
 )
-def test_the_default_is_the_newest_version_and_a_name_alone_its_latest(model: str | None, chosen: tuple) -> None:
+def test_without_a_champion_the_default_is_the_newest_version(model: str | None, chosen: tuple) -> None:
     assert choose_version(VERSIONS, model, "sqlite:///x.db") == chosen
+
+
+CROWNED = [
+    version(
+        "iris", 1, 200, ("champion", "first"), {"metric": "val_accuracy", "metric_value": "0.98", "study": "first"}
+    ),
+    version("iris", 2, 300, ("second",), {"metric": "val_accuracy", "metric_value": "0.95", "study": "second"}),
+]
+
+
+def test_the_champion_is_served_by_default_and_an_alias_on_request() -> None:
+    why = "@champion: val_accuracy 0.98, study first"
+    assert choose_version(CROWNED, None, "sqlite:///x.db") == ("iris", 1, why)
+    assert choose_version(CROWNED, "iris", "sqlite:///x.db") == ("iris", 1, why)
+    assert choose_version(CROWNED, "iris@second", "sqlite:///x.db") == (
+        "iris",
+        2,
+        "@second: val_accuracy 0.95, study second",
+    )
+    with pytest.raises(ValueError, match=r"has no alias @third; its aliases: \['champion', 'first', 'second'\]"):
+        choose_version(CROWNED, "iris@third", "sqlite:///x.db")
 
 
 def test_nothing_registered_is_refused() -> None:
