@@ -192,9 +192,9 @@ def _validate_train(config: Config) -> None:
     check_choice("train.decay", train.decay, LR_DECAYS)
     check_choice("train.batch_order", train.batch_order, BATCH_ORDERS)
     fields = ("learning_rate", "epochs", "batch_size", "l2", "log_every", "momentum", "beta1", "beta2", "epsilon")
-    for field in (*fields, "decay_rate", "time_interval"):
+    for field in (*fields, "decay_rate", "time_interval", "print_every"):
         value = getattr(train, field)
-        if value is not None or field != "batch_size":  # batch_size None: full batch
+        if value is not None or field not in ("batch_size", "print_every"):  # None: full batch; silent
             check_range(f"train.{field}", value, RANGES[f"train.{field}"])
 
 

@@ -8,6 +8,7 @@ Examples::
 """
 
 import sys
+from collections.abc import Callable
 
 import hydra
 from omegaconf import DictConfig
@@ -20,6 +21,19 @@ from pipeline.setup.config import register_schemas
 register_schemas()
 
 
+def cost_printer(every: int | None) -> Callable[[int, dict[str, float]], None] | None:
+    """``Cost after iteration 1000: 0.28808...`` every ``every`` epochs (``train.print_every``), as the notebooks
+    print it (the cost of the iteration's forward pass, before its update); None: nothing printed."""
+    if every is None:
+        return None
+
+    def show(epoch: int, metrics: dict[str, float]) -> None:
+        if epoch % every == 0 and "train_cost" in metrics:
+            print(f"Cost after iteration {epoch}: {metrics['train_cost']!r}", flush=True)
+
+    return show
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     from pipeline.training import train_once  # MLflow: not needed for --help or a refused override
@@ -29,7 +43,7 @@ def main(cfg: DictConfig) -> None:
         config = load_config(cfg)
         add_secrets(config.tracking.tracking_uri, config.tracking.storage)
         prepared = prepare_training(config)  # everything refused before any run exists
-        run_id, result = train_once(prepared.config, prepared.dataset)
+        run_id, result = train_once(prepared.config, prepared.dataset, on_epoch=cost_printer(config.train.print_every))
         print_result(run_id, result.final_metrics, prepared.config.tracking.tracking_uri)
 
 

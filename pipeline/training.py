@@ -358,7 +358,12 @@ def run_name(config: Config) -> str:
     return f"{config.dataset.name}-{'x'.join(map(str, config.model.hidden_units)) or 'logistic'}"
 
 
-def train_once(config: Config, dataset: Dataset, extra_tags: dict[str, str] | None = None) -> tuple[str, RunResult]:
+def train_once(
+    config: Config,
+    dataset: Dataset,
+    extra_tags: dict[str, str] | None = None,
+    on_epoch: Callable[[int, dict[str, float]], object] | None = None,
+) -> tuple[str, RunResult]:
     """Train and record one run of ``config`` on ``dataset`` (both checked by the pre-flight);
     returns ``(run_id, result)``.
 
@@ -374,6 +379,7 @@ def train_once(config: Config, dataset: Dataset, extra_tags: dict[str, str] | No
             config,
             dataset,
             recorder,
+            on_epoch=on_epoch,
             log_model=config.tracking.log_model != "none",
             log_plot=config.tracking.log_plots != "none",
         )

@@ -93,11 +93,19 @@ def settings(config: Config, dataset: Dataset) -> dict[str, Any]:
         # As studies have always recorded it: one direction, or a list for several objectives.
         "direction": config.search.directions if config.search.multi_objective else config.search.directions[0],
         "space": {name: vars(param) for name, param in sorted(config.search.space.items())},
-        "fixed": {"model": vars(config.model), "train": {**vars(config.train), "seed": None}},
+        "fixed": {"model": vars(config.model), "train": {**results_of(vars(config.train)), "seed": None}},
         "seed": config.seed,
         # Only when set: studies made before constraints existed resume as they were.
         **({"constraints": config.search.constraints} if config.search.constraints else {}),
     }
+
+
+DISPLAY_ONLY = ("print_every",)  # train settings that change what is printed, never a result
+
+
+def results_of(train: dict[str, Any]) -> dict[str, Any]:
+    """The train settings that shape results (``DISPLAY_ONLY`` left out)."""
+    return {key: value for key, value in train.items() if key not in DISPLAY_ONLY}
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

@@ -72,6 +72,9 @@ class TrainConfig:
     decay_rate: float = 1.0
     time_interval: int = 1000  # inverse_time_staircase: epochs per step
     batch_order: str = "default"  # default (seeded stream) or course (the assignment's random_mini_batches)
+    # pipeline.train prints "Cost after iteration N: ..." every this many epochs, as the course's notebooks do
+    # (None: silent). Display only: it changes no result, so studies neither record nor compare it.
+    print_every: int | None = None
 
 
 @dataclass

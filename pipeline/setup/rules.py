@@ -54,6 +54,7 @@ RANGES: dict[str, Range] = {
     "train.epsilon": Range(0.0, 1.0, low_open=True),
     "train.decay_rate": Range(0.0, 1e6),
     "train.time_interval": Range(1, 10**9, integer=True),
+    "train.print_every": Range(1, 10**9, integer=True),  # None: silent
     "model.keep_prob": Range(0.0, 1.0, low_open=True),  # each entry; 1 keeps every unit (no dropout)
     "model.batch_norm_momentum": Range(0.0, 1.0, high_open=True),
     "model.batch_norm_epsilon": Range(0.0, 1.0, low_open=True),

@@ -70,6 +70,10 @@ def test_the_course_figures_come_out_of_pipeline_train(tmp_path: Path, experimen
     run_id = re.search(r"^run (\w+):", stdout, re.MULTILINE).group(1)
     client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
     logged = {point.step: point.value for point in client.get_metric_history(run_id, "train_cost")}
+    # The command prints the cost as the notebook does, every train.print_every iterations, the recorded value.
+    printed = {int(i): float(c) for i, c in re.findall(r"^Cost after iteration (\d+): (\S+)$", stdout, re.MULTILINE)}
+    assert printed and 0 in printed and all(logged[i] == cost for i, cost in printed.items()), stdout[:2000]
+    assert set(costs) <= set(printed), "every published cost is printed"
     for iteration, published in costs.items():
         if tolerance is None:  # the course printed 6 decimals
             assert round(logged[iteration], 6) == published, f"cost after iteration {iteration}"
