@@ -19,6 +19,8 @@ Examples:
   python -m pipeline.sweep '+search.space.l2={type:float,low:1e-5,high:1,log:true}' study_name=with-l2
   python -m pipeline.sweep 'search.metric=[val_accuracy,n_parameters]' study_name=small   # a Pareto front
   python -m pipeline.sweep search.repeats=3 study_name=three-seeds   # each trial the mean of 3 seeds
+  python -m pipeline.sweep 'search.constraints={n_parameters:{max:3000}}' study_name=small-nets   # a limit
+  python -m pipeline.sweep search.refine_from=digits-sweep study_name=digits-fine   # coarse to fine
 
 Exit codes: 0 done, 1 refused input or no trial completed, 130 Ctrl-C, 143 SIGTERM.""",
     "train": """python -m pipeline.train: train one network from the composed config and record one MLflow run

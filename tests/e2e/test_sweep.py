@@ -281,7 +281,7 @@ def test_help_is_the_projects_own_page_with_every_group_option_and_examples(tmp_
     page = succeeded(run(tmp_path, "pipeline.sweep", "--help")).stdout
     assert page.startswith("python -m pipeline.sweep: an Optuna study")
     examples = [line for line in page.splitlines() if line.startswith("  python -m pipeline.sweep")]
-    assert len(examples) == 7, examples
+    assert len(examples) == 9, examples
     register_schemas()
     for example in examples:  # every example is a command the pre-flight accepts as written
         overrides = shlex.split(example.partition("#")[0])[3:]
