@@ -70,6 +70,9 @@ def check_store_uri(key: str, uri: str, schemes: tuple[str, ...], *, must_exist:
             f"{key}={uri!r}: an in-memory or unnamed SQLite database cannot be resumed or shared by workers; "
             "give a file, e.g. sqlite:///mlruns/mlflow.db"
         )
+    relative = uri.removeprefix("sqlite:///").partition("?")[0]
+    if not relative.startswith("/"):  # sqlite:///relative/path: inside the project, like every written path
+        stays_inside(key, mask_password(uri), Path(relative), Path.cwd())
     check_sqlite_file(key, sqlite_file(uri), must_exist=must_exist)
 
 
@@ -167,18 +170,24 @@ def check_artifact_location(key: str, location: str, project: Path) -> None:
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", location) and not location.startswith("file:"):
         return
     path_text = unquote(urlsplit(location).path) if location.startswith("file:") else location
-    path = Path(path_text).expanduser()
-    if not path.is_absolute():
-        resolved = (project / path).resolve()
-        if project.resolve() not in (resolved, *resolved.parents):
-            raise ConfigError(
-                f"{key}={location!r} leaves the project folder {project}; give a folder inside it, or an "
-                "absolute path if the artifacts are meant to go elsewhere"
-            )
-        path = resolved
+    path = stays_inside(key, location, Path(path_text).expanduser(), project)
     folder = _system_folder(path)
     if folder is not None:
         raise ConfigError(f"{key}={location!r} is inside the system folder {folder}; choose a folder of your own")
+
+
+def stays_inside(key: str, given: str, path: Path, project: Path) -> Path:
+    """The one rule for every path a command writes: a relative path stays inside the project folder (``../..``
+    does not leave it silently); an absolute one is taken as meant. Returns the path made absolute."""
+    if path.is_absolute():
+        return path
+    resolved = (project / path).resolve()
+    if project.resolve() not in (resolved, *resolved.parents):
+        raise ConfigError(
+            f"{key}={given!r} leaves the project folder {project}; give a path inside it, or an absolute path "
+            "if it is meant to go elsewhere"
+        )
+    return resolved
 
 
 HYDRA_FOLDERS = ("hydra.run.dir", "hydra.sweep.dir", "hydra.runtime.output_dir")  # Hydra creates them before any check
@@ -190,6 +199,6 @@ def check_hydra_folders(overrides: list[str]) -> None:
     for override in overrides:
         key, _, value = override.lstrip("+~").partition("=")
         if key in HYDRA_FOLDERS and value:
-            folder = _system_folder(Path(value).expanduser())
+            folder = _system_folder(stays_inside(key, value, Path(value).expanduser(), Path.cwd()))
             if folder is not None:
                 raise ConfigError(f"{key}={value!r} is inside the system folder {folder}; choose a folder of your own")

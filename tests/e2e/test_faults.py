@@ -339,6 +339,9 @@ def test_a_huge_column_name_gives_a_short_message(tmp_path: Path) -> None:
         "tracking.tracking_uri=notaurl",
         "tracking.storage=sqlite:///:memory:",
         "tracking.artifact_location=../../outside",
+        "tracking.tracking_uri=sqlite:///../../outside/mlflow.db",
+        "tracking.storage=sqlite:///../outside.db",
+        "hydra.run.dir=../../outside",
         "~dataset",
     ],
 )
