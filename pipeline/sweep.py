@@ -235,12 +235,14 @@ def sweep(config: Config) -> int:
 def _sweep(config: Config, workers: list[_Worker]) -> int:
     import optuna
     from optuna.trial import TrialState
+    from threadpoolctl import threadpool_limits
 
     from pipeline.records.locks import StoreLock
     from pipeline.records.tracking import Tracker, close_dead_runs
     from pipeline.search import study as studies
     from pipeline.search import summary
     from pipeline.search.progress import Progress
+    from pipeline.setup.threads import one_blas_thread
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     dataset = prepare_sweep(config).dataset  # everything refused before any store is touched
@@ -280,7 +282,9 @@ def _sweep(config: Config, workers: list[_Worker]) -> int:
     with Progress(config, study) as progress:
         try:
             if config.search.workers == 1:
-                run_worker(config, parent.run_id, 0, deadline, one_thread=False, dataset=dataset)
+                # One worker: one BLAS thread when the products are small (pipeline/setup/threads.py), else all.
+                one = one_blas_thread(config, dataset, sweep=True)
+                run_worker(config, parent.run_id, 0, deadline, one_thread=one, dataset=dataset)
             else:
                 status = run_workers(config, parent.run_id, deadline, dataset, workers)
                 if status:  # another worker hit a bug or was killed: stop as a crash would
@@ -296,7 +300,11 @@ def _sweep(config: Config, workers: list[_Worker]) -> int:
                 print(f"error: {error}", file=sys.stderr)
                 return status
             raise
-    with StoreLock(config.tracking.storage, "init"):
+    # The end-of-sweep retrainings (other seeds, the data curve) train the same small networks as the trials.
+    with (
+        StoreLock(config.tracking.storage, "init"),
+        threadpool_limits(1 if one_blas_thread(config, dataset, True) else None),
+    ):
         try:
             code = summary.finish(study, rdb, tracker, parent, config, dataset, report_folder(config))
         except BaseException as error:  # e.g. a full disk while publishing the best model

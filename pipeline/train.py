@@ -36,6 +36,9 @@ def cost_printer(every: int | None) -> Callable[[int, dict[str, float]], None] |
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
+    from threadpoolctl import threadpool_limits
+
+    from pipeline.setup.threads import one_blas_thread
     from pipeline.training import train_once  # MLflow: not needed for --help or a refused override
 
     handle_sigterm()
@@ -43,7 +46,10 @@ def main(cfg: DictConfig) -> None:
         config = load_config(cfg)
         add_secrets(config.tracking.tracking_uri, config.tracking.storage)
         prepared = prepare_training(config)  # everything refused before any run exists
-        run_id, result = train_once(prepared.config, prepared.dataset, on_epoch=cost_printer(config.train.print_every))
+        printer = cost_printer(config.train.print_every)
+        # Small products: one BLAS thread is as fast and spares the other core (pipeline/setup/threads.py).
+        with threadpool_limits(1 if one_blas_thread(config, prepared.dataset, sweep=False) else None):
+            run_id, result = train_once(prepared.config, prepared.dataset, on_epoch=printer)
         print_result(run_id, result.final_metrics, prepared.config.tracking.tracking_uri)
 
 
