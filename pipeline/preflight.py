@@ -44,6 +44,7 @@ from pipeline.search.space import (
     apply,
     config_path,
     load_points,
+    parameter_names,
     point_problem,
 )
 from pipeline.setup.config import DIRECTIONS, LOG_MODEL, PARAM_TYPES, Config, SearchParam, to_config
@@ -100,6 +101,7 @@ def prepare_sweep(config: Config) -> Prepared:
     check_space(config.search.space, config)
     check_metric(config, prepared.dataset)
     check_enqueue(config)
+    check_colour_by(config)
     samplers.sampler(config)  # bad sampler or pruner options fail here, not in a worker
     samplers.pruner(config)
     return prepared
@@ -347,6 +349,14 @@ def check_constraints(config: Config, dataset: Dataset) -> None:
                 f"search.constraints.{limit.measure}: no run of dataset {dataset.name!r} ({dataset.task}) records "
                 f"{limit.measure}; constrain one of {allowed}"
             )
+
+
+def check_colour_by(config: Config) -> None:
+    """``search.colour_by`` names a parameter the space suggests."""
+    wanted = config.search.colour_by
+    names = parameter_names(config.search.space, default_depth=len(config.model.hidden_units))
+    if wanted is not None and wanted not in names:
+        raise ConfigError(f"search.colour_by={wanted!r} is not a searched parameter; choose one of {sorted(names)}")
 
 
 def check_enqueue(config: Config) -> None:

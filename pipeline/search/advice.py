@@ -77,9 +77,13 @@ def advise(
     if diagnosis is not None:
         tags["diagnosis"] = diagnosis.sentence()
     parent.set_tags(tags)
-    if curve is not None:
+    # A resumed command that summarises the same best again recomputes the same curve: logged once per best trial
+    # (the tag data_curve_trial says whose curve the metrics hold; MLflow shows the last value at each step).
+    logged = tracker.run(parent.run_id).data.tags.get("data_curve_trial") == str(best.number)
+    if curve is not None and not logged:
         for size, train, val in zip(curve.sizes, curve.train_error, curve.val_error, strict=True):
             parent.add_metrics({"data_curve_train_error": train, "data_curve_val_error": val}, step=size)
+        parent.add_tags({"data_curve_trial": str(best.number)})
         parent.flush()
     if errors is not None:
         _record_errors(tracker.recorder(best.user_attrs[RUN_ID_ATTR]), errors)

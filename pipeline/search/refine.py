@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 from pipeline.errors import ConfigError
 from pipeline.record_names import PARENT_ATTR
 from pipeline.search.constraints import feasible
+from pipeline.search.study import other_study
 from pipeline.setup.config import Config, SearchParam
 
 REFINE_SHARE = 0.2  # the best fifth of the coarse study's complete trials ...
@@ -71,11 +72,7 @@ def refined(config: Config, rdb: RDBStorage) -> tuple[Config, dict[str, str]]:
     """``config`` with its space shrunk around the best trials of ``search.refine_from``, and the tags that link
     the new study's parent run to the coarse one."""
     name = config.search.refine_from
-    try:
-        source = optuna.load_study(study_name=name, storage=rdb)
-    except KeyError:
-        known = sorted(s.study_name for s in optuna.get_all_study_summaries(rdb, include_best_trial=False))
-        raise ConfigError(f"search.refine_from={name!r}: no such study in this storage; studies: {known}") from None
+    source = other_study(rdb, "search.refine_from", name)
     best = best_of(source)
     if not best:
         raise ConfigError(f"search.refine_from={name!r}: the study has no complete trial to refine around")

@@ -71,6 +71,7 @@ class ReportInput:
     repeats: int = 1  # seeds per trial (search.repeats)
     advice: "Advice | None" = None  # the course's third part: diagnosis, error analysis, data curve
     ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # refined study: name -> (coarse, fine)
+    colour_by: str | None = None  # the bias-variance map's colour (search.colour_by; None: the most important)
 
 
 def _png(figure: Figure) -> bytes:
@@ -467,7 +468,7 @@ def build(data: ReportInput) -> Report:
     if data.advice is not None:
         from pipeline.search import diagnosis_report
 
-        colour_by = next(iter(importances), None)
+        colour_by = data.colour_by or next(iter(importances), None)
         for name, make in diagnosis_report.figures(data.advice, trials, data.study, data.best_number, colour_by):
             add(name, make)
     page = _page(data, trials, top, names, importances, evidence, figures, axes, skipped)
@@ -591,7 +592,7 @@ def _page(
     if data.advice is not None:
         from pipeline.search import diagnosis_report
 
-        diagnosis = diagnosis_report.section(data.advice, img, next(iter(importances), None))
+        diagnosis = diagnosis_report.section(data.advice, img, data.colour_by or next(iter(importances), None))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(data.title)}</title>
 <style>

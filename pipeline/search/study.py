@@ -212,14 +212,20 @@ def enqueue_starting_points(study: optuna.Study, points: list[dict[str, Any]]) -
     return len(points)
 
 
+def other_study(rdb: RDBStorage, key: str, name: str) -> optuna.Study:
+    """The study ``name`` a setting (``key``: ``search.warm_start``, ``search.refine_from``) reads from the same
+    storage; ``ConfigError`` naming the studies there when it does not exist."""
+    try:
+        return optuna.load_study(study_name=name, storage=rdb)
+    except KeyError:
+        known = sorted(s.study_name for s in optuna.get_all_study_summaries(rdb, include_best_trial=False))
+        raise ConfigError(f"{key}={name!r}: no such study in this storage; studies: {known}") from None
+
+
 def warm_start_points(config: Config, rdb: RDBStorage) -> list[dict[str, Any]]:
     """The best complete trials of ``search.warm_start`` (its first objective) that this space could suggest."""
     name = config.search.warm_start
-    try:
-        source = optuna.load_study(study_name=name, storage=rdb)
-    except KeyError:
-        known = sorted(s.study_name for s in optuna.get_all_study_summaries(rdb, include_best_trial=False))
-        raise ConfigError(f"search.warm_start={name!r}: no such study in this storage; studies: {known}") from None
+    source = other_study(rdb, "search.warm_start", name)
     maximize = source.directions[0] == optuna.study.StudyDirection.MAXIMIZE
     complete = source.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     ranked = sorted(complete, key=lambda t: t.values[0], reverse=maximize)

@@ -403,6 +403,7 @@ def start_report(
         repeats=config.search.repeats,
         advice=advice,
         ranges=refined_ranges(tracker, study, config),
+        colour_by=config.search.colour_by,
     )
     return start_drawing(data)
 

@@ -111,6 +111,7 @@ class SearchConfig:
     constraints: Any = None  # None: no limits (a mapping typed Any, so that one override can give it whole)
     # Will more data help? The best retrained on these shares of the training split at the end ([]: never)
     data_curve: list[float] = field(default_factory=lambda: [0.1, 0.25, 0.5])
+    colour_by: str | None = None  # the report's bias-variance map: colour by this parameter (None: the most important)
 
     @property
     def metrics(self) -> list[str]:

@@ -97,6 +97,7 @@ def test_no_trial_meeting_the_limits_ends_with_one_error_line(tmp_path: Path) ->
         ("search.constraints={val_f2: {max: 1}}", "records val_f2"),
         ("search.data_curve=[0,0.5]", "search.data_curve"),
         ("dataset.human_error=5", "below 1"),
+        ("search.colour_by=l2", "search.colour_by='l2' is not a searched parameter"),
     ],
 )
 def test_bad_limits_and_references_are_refused_before_anything_is_created(
@@ -108,7 +109,8 @@ def test_bad_limits_and_references_are_refused_before_anything_is_created(
 
 
 def test_the_diagnosis_measures_bias_from_the_generators_bayes_error(tmp_path: Path) -> None:
-    result = sweep(tmp_path, "experiment=diagnosis_moons", "search.n_trials=4", "train.epochs=6")
+    result = sweep(tmp_path, "experiment=diagnosis_moons", "search.n_trials=4", "train.epochs=6",
+                   "search.colour_by=learning_rate")  # fmt: skip
     assert result.returncode == 0, result.stderr
     study, client = stores(tmp_path, "moons-course-diagnosis")
     parent = client.get_run(study.user_attrs["mlflow_parent_run_id"])
@@ -123,9 +125,15 @@ def test_the_diagnosis_measures_bias_from_the_generators_bayes_error(tmp_path: P
     assert "diagnosis: trial" in result.stdout and "try next:" in result.stdout
     page = Path(parent.data.tags["report"]).read_text()
     assert "id='diagnosis'" in page and "id='bias_variance.png'" in page and "Bayes error" in page
+    assert "Bias and variance per trial, coloured by learning_rate" in page
     # The data curve: the default shares of the training split, then the whole split (the best trial itself).
     sizes = [m.step for m in client.get_metric_history(parent.info.run_id, "data_curve_val_error")]
     assert sizes == sorted(sizes) and len(sizes) == 4 and "id='data_curve.png'" in page
+    again = sweep(tmp_path, "experiment=diagnosis_moons", "search.n_trials=4", "train.epochs=6",
+                  "search.colour_by=learning_rate")  # fmt: skip
+    assert again.returncode == 0 and "nothing to run" in again.stdout, again.stderr
+    # The summary repeated for the same best: its curve is not logged a second time.
+    assert len(client.get_metric_history(parent.info.run_id, "data_curve_val_error")) == 4
 
 
 def check_error_analysis(folder: Path, study_name: str, dataset: DatasetConfig, image: bool) -> str:
