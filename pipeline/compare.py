@@ -9,6 +9,7 @@ Examples::
     python -m pipeline.compare                          # every trial and training run, best first
     python -m pipeline.compare --experiment deepsweep-digits --metric test_accuracy --top 20
     python -m pipeline.compare --study digits-sweep --output leaderboard.csv
+    python -m pipeline.compare --studies digits-sweep digits-random   # two studies overlaid, one HTML page
 """
 
 import argparse
@@ -64,7 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--all-statuses", action="store_true", help="include FAILED and KILLED runs")
     parser.add_argument("--output", type=Path, help="CSV file to write (default: leaderboard.csv beside the store)")
+    parser.add_argument(
+        "--studies", nargs="+", help="overlay these studies (best so far, importances) in one HTML page instead"
+    )
+    parser.add_argument("--storage", default="sqlite:///mlruns/optuna.db", help="the Optuna storage of --studies")
     args = parser.parse_args(argv)
+    if args.studies:
+        return compare_studies_command(args.storage, args.studies, args.output)
     store = sqlite_file(args.tracking_uri)
     if store is not None and not store.is_file():  # opening it would create an empty store
         print(f"error: no MLflow store at {store}; give the one holding the runs with --tracking-uri", file=sys.stderr)
@@ -86,6 +93,34 @@ def main(argv: list[str] | None = None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(output, index=False)
     print(f"saved {output}")
+    return 0
+
+
+def compare_studies_command(storage: str, names: list[str], output: Path | None) -> int:
+    """``--studies``: write the comparison page, print one line per study and where the page is."""
+    from pipeline.errors import ConfigError
+    from pipeline.search.comparison import compare_studies
+
+    database = sqlite_file(storage)
+    if database is not None and not database.is_file():  # opening it would create an empty storage
+        print(
+            f"error: no Optuna storage at {database}; give the one holding the studies with --storage", file=sys.stderr
+        )
+        return 1
+    if len(names) < 2:
+        print("error: --studies needs two or more study names", file=sys.stderr)
+        return 1
+    try:
+        page, lines = compare_studies(storage, names)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    folder = (database.parent if database is not None else Path("mlruns")) / "reports"
+    target = output or folder / f"compare-{'-vs-'.join(names)}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    print("\n".join(lines))
+    print(f"comparison: {target}")
     return 0
 
 
