@@ -31,7 +31,7 @@ from pipeline.preflight import load_config, prepare_sweep
 from pipeline.record_names import RUN_ID_ATTR
 from pipeline.records.store_checks import check_hydra_folders
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
-from pipeline.setup.config import Config, register_schemas
+from pipeline.setup.config import Config, check_override_keys, register_schemas
 
 # Optuna, MLflow and the search modules are imported by the functions that use them: ``--help`` and a
 # refused override need only Hydra and the config, and answer in a fraction of a second
@@ -357,4 +357,5 @@ if __name__ == "__main__":
     mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
     with fail_cleanly():
         check_hydra_folders(sys.argv[1:])  # before Hydra creates them
+        check_override_keys(sys.argv[1:])  # a typo: "did you mean", not Hydra's hint to append it
     run_to_exit(main)

@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from pipeline.console import add_secrets, fail_cleanly, handle_sigterm, mask_output, print_result, run_to_exit
 from pipeline.preflight import load_config, prepare_training
 from pipeline.records.store_checks import check_hydra_folders
-from pipeline.setup.config import register_schemas
+from pipeline.setup.config import check_override_keys, register_schemas
 
 register_schemas()
 
@@ -57,4 +57,5 @@ if __name__ == "__main__":
     mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
     with fail_cleanly():
         check_hydra_folders(sys.argv[1:])  # before Hydra creates them
+        check_override_keys(sys.argv[1:])  # a typo: "did you mean", not Hydra's hint to append it
     run_to_exit(main)

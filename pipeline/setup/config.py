@@ -233,5 +233,35 @@ def _check_keys(node: DictConfig, schema: type, path: str) -> None:
             _check_keys(node[key], hint, f"{path}{key}.")
 
 
+# Top-level override keys that are not Config fields: Hydra's own settings and the experiment group.
+NOT_FIELDS = ("hydra", "experiment")
+
+
+def check_override_keys(overrides: list[str]) -> None:
+    """Refuse a command-line key the config does not have, with the nearest names ("did you mean"), before Hydra
+    answers with its own hint to append it with ``+``. Keys with ``+``/``~``, under mappings the user fills
+    (``search.space``, ``sampler.options``, ...) and Hydra's own are left to Hydra and ``to_config``."""
+    import difflib
+
+    for override in overrides:
+        if override.startswith(("+", "~", "-")) or "=" not in override:
+            continue
+        path = override.partition("=")[0].split(".")
+        if path[0] in NOT_FIELDS or "/" in path[0]:  # Hydra's settings, or a group path (hydra/job_logging=...)
+            continue
+        schema: Any = Config
+        for depth, key in enumerate(path):
+            hints = get_type_hints(schema)
+            if key not in hints:
+                where = ".".join(path[:depth])
+                near = difflib.get_close_matches(key, list(hints), n=3, cutoff=0.6)
+                names = [f"{where}.{name}" if where else name for name in near]
+                hint = f"; did you mean {' or '.join(names)}?" if names else f"; allowed: {sorted(hints)}"
+                raise ConfigError(f"unknown config key {'.'.join(path[: depth + 1])}{hint}")
+            schema = hints[key]
+            if not is_dataclass(schema):
+                break  # a value, or a mapping the user fills: nothing more to check here
+
+
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

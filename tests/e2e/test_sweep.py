@@ -277,6 +277,23 @@ def test_sweep_names_its_stores_first_and_ends_with_what_this_run_did(small_swee
     assert not any(line.startswith(("resuming", "nothing to run")) for line in lines)
 
 
+@pytest.mark.parametrize(
+    ("module", "typo", "meant"),
+    [
+        ("pipeline.sweep", "search.n_trail=5", "did you mean search.n_trials?"),
+        ("pipeline.train", "train.learnin_rate=0.1", "did you mean train.learning_rate"),
+        ("pipeline.sweep", "serch.metric=val_cost", "did you mean search?"),
+    ],
+)
+def test_a_mistyped_key_gets_did_you_mean_and_no_hint_to_append_it(
+    tmp_path: Path, module: str, typo: str, meant: str
+) -> None:
+    result = run(tmp_path, module, typo)
+    assert result.returncode == 1 and meant in result.stderr, result.stderr
+    assert "+" not in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir()), "a refused command creates nothing"
+
+
 def test_help_is_the_projects_own_page_with_every_group_option_and_examples(tmp_path: Path) -> None:
     page = succeeded(run(tmp_path, "pipeline.sweep", "--help")).stdout
     assert page.startswith("python -m pipeline.sweep: an Optuna study")
