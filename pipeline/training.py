@@ -280,11 +280,12 @@ def binary_scores(network: DeepNetwork, dataset: Dataset) -> dict[str, float]:
     """``val_precision``, ``val_recall`` and ``val_f1`` of the trained model (positive class: class 1)."""
     from sklearn.metrics import precision_recall_fscore_support
 
-    predicted = network.predict_proba(dataset.X_val)
-    # One sigmoid unit: P(class 1); two softmax units: the larger wins.
-    chosen = (predicted[0] > 0.5) if predicted.shape[0] == 1 else predicted.argmax(axis=0) == 1
     precision, recall, f1, _ = precision_recall_fscore_support(
-        dataset.Y_val.reshape(-1), chosen.astype(int), average="binary", pos_label=1, zero_division=0
+        dataset.Y_val.reshape(-1),
+        network.predict(dataset.X_val).reshape(-1),  # class indices, whichever output layer
+        average="binary",
+        pos_label=1,
+        zero_division=0,
     )
     return dict(zip(BINARY_MEASURES, map(float, (precision, recall, f1)), strict=True))
 

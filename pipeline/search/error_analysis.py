@@ -78,7 +78,7 @@ def analyse(network: DeepNetwork, dataset: Dataset, trial: int) -> ErrorAnalysis
     wrong = np.flatnonzero(true != predicted)
     mistakes = wrong[np.argsort(-confidence[wrong], kind="stable")]
     shown = mistakes[:SHOWN]
-    raw = (dataset.X_val[:, shown].T - np.asarray(dataset.input_shift)) / np.asarray(dataset.input_multiplier)
+    raw = dataset.raw(dataset.X_val[:, shown])
     return ErrorAnalysis(
         trial,
         dataset.class_names,

@@ -104,8 +104,11 @@ class Dataset:
 
     def raw_rows(self, count: int) -> np.ndarray:
         """The first ``count`` training examples as raw feature rows ``(count, n_x)``, scaling undone."""
-        X = self.X_train[:, :count].T
-        return (X - np.asarray(self.input_shift)) / np.asarray(self.input_multiplier)
+        return self.raw(self.X_train[:, :count])
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        """Network inputs ``(n_x, m)`` back as raw feature rows ``(m, n_x)``: the scaling undone."""
+        return (X.T - np.asarray(self.input_shift)) / np.asarray(self.input_multiplier)
 
     @property
     def n_features(self) -> int:
