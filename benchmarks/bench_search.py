@@ -2,7 +2,7 @@
 
 Every study runs in this process (or a pool of them) with Optuna's in-memory storage and no MLflow,
 through the sweep's own code: configs composed from ``conf/`` by Hydra and checked by the pre-flight,
-the space's ``suggest``/``apply``, per-trial seeds, ``build_network``/``fit_settings``, pruning through
+the space's ``suggest``/``apply``, per-trial seeds, ``build_network`` (``config.train`` fits), pruning through
 ``TrialPruning`` (``benchmarks/search_problems.py`` holds the problems and the trial). Samplers and
 pruners are the keys of ``SAMPLERS``/``PRUNERS`` (minus grid, nsgaii, nsgaiii), so a new name is
 benchmarked without edits; each study sets ``search.n_trials`` to its budget, as ``sampler=auto`` may

@@ -3,7 +3,7 @@
 A problem is the list of command-line overrides a user would give ``python -m pipeline.sweep``; it is
 composed from ``conf/`` by Hydra and checked by the pre-flight exactly as the sweep does it. A trial
 runs the sweep's own code path without MLflow: ``search.space.suggest`` and ``apply``, the per-trial
-seed of ``Objective.trial_config``, ``training.build_network`` and ``fit_settings``, the renamed
+seed of ``Objective.trial_config``, ``training.build_network`` and ``config.train`` as the fit settings, the renamed
 per-epoch metrics of ``EpochRecorder``, pruning through ``TrialPruning`` every ``pruner.report_every``
 epochs, the value from ``objective_value`` and the failures the sweep catches (``EXPECTED_FAILURES``).
 
@@ -29,7 +29,7 @@ from pipeline.search.space import apply, suggest
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import run_metric_name
-from pipeline.training import RunResult, build_network, fit_settings, network_seed
+from pipeline.training import RunResult, build_network, network_seed
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 COURSE_DATA = Path("/work/shared/data/course")  # the course's files: football's data.mat
@@ -181,7 +181,7 @@ class BenchObjective:
         network = build_network(config, self.dataset)
         data = self.dataset
         try:
-            network.fit(data.X_train, data.Y_train, **fit_settings(config), callback=callback, validation=_val(data))
+            network.fit(data.X_train, data.Y_train, config.train, callback=callback, validation=_val(data))
         except DivergenceError as error:
             self.epochs[trial.number] = error.epoch + 1  # the diverging epoch was trained too
             raise

@@ -1,40 +1,23 @@
 """``DeepNetwork``: the L-layer network as an object that trains, predicts, evaluates and saves itself."""
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from models import persistence
-from models.activations import check_activations
-from models.batch_norm import (
-    DEFAULT_EPSILON,
-    DEFAULT_MOMENTUM,
-    BatchNorm,
-    initialize_batch_norm,
-    initialize_running,
-    update_running,
-)
+from models.batch_norm import BatchNorm, initialize_batch_norm, initialize_running, update_running
 from models.dropout import DROPOUT_MASKS, Dropout, check_keep_prob
 from models.errors import DivergenceError, ModelFileError
 from models.gradient_checking import gradient_check
 from models.initializers import check_layer_dims, initialize_parameters, resolve_generator
 from models.losses import compute_cost
 from models.mini_batches import BATCH_ORDERS
-from models.optimizers import (
-    DEFAULT_BETA,
-    DEFAULT_BETA1,
-    DEFAULT_BETA2,
-    check_optimizer_settings,
-    make_optimizer,
-)
-from models.optimizers import (
-    DEFAULT_EPSILON as DEFAULT_OPTIMIZER_EPSILON,
-)
+from models.optimizers import Optimizer, make_optimizer
 from models.propagation import backward_propagation, forward_propagation
-from models.schedules import check_decay, learning_rate_for_epoch
-
-DTYPES = {"float64": np.float64, "float32": np.float32}
+from models.schedules import learning_rate_for_epoch
+from models.settings import DTYPES, FitSettings, NetworkSpec, check
 
 # callback(epoch, metrics) -> truthy to stop training early; it may also raise (e.g. to prune).
 Callback = Callable[[int, dict[str, float]], object]
@@ -44,82 +27,55 @@ Forward = Callable[[np.ndarray], tuple[np.ndarray, list]]
 class DeepNetwork:
     """A fully connected network ``[n_x, n_1, ..., n_L]`` trained by gradient descent.
 
-    Args:
-        layer_dims: sizes ``[n_x, n_1, ..., n_L]``; ``[n_x, 1]`` is logistic regression.
-        hidden_activation: ``sigmoid``, ``tanh``, ``relu`` or ``leaky_relu`` for every hidden layer.
-        output: ``sigmoid`` (binary, ``Y`` ``(1, m)`` of 0/1), ``softmax`` (multi-class, ``Y``
-            one-hot ``(C, m)`` or labels ``(1, m)``) or ``linear`` (regression, ``Y`` ``(n_L, m)``).
-        init: a key of ``INITIALIZERS``: ``he``, ``xavier``, ``random``, ``course``, ``zeros`` or
-            ``large_random`` (see ``initialize_parameters``).
-        seed: seeds the initialization and, through independent streams, mini-batch shuffling and
-            dropout masks.
-        dtype: ``float64`` (exact) or ``float32`` (faster).
-        init_generator: a key of ``WEIGHT_GENERATORS``: ``default`` (the project's seeded
-            ``np.random.Generator``) or ``legacy`` (the course's ``np.random.RandomState(seed).randn``
-            layer by layer); ``None`` takes the init's own (``legacy`` for ``course``, else ``default``).
-        keep_prob: inverted-dropout keep probability of the hidden layers, one number for all or one
-            per hidden layer, each in ``(0, 1]``; 1.0 is no dropout. Never applied to the output layer,
-            nor in ``predict``, ``predict_proba``, ``evaluate`` or the validation pass.
-        dropout_masks: a key of ``DROPOUT_MASKS``: ``default`` (the network's own seeded stream) or
-            ``course`` (the regularization assignment's masks exactly: ``RandomState(1)`` anew at every
-            forward pass).
-        batch_norm: normalize every hidden layer before its activation (see ``models.batch_norm``);
-            those layers then have ``gamma{l}``, ``beta{l}`` and no ``b{l}``.
-        batch_norm_momentum: in ``[0, 1)``, weight of the old value in the running mean and variance.
-        batch_norm_epsilon: ``> 0``, added to the variance before the square root.
+    Built from a ``NetworkSpec``, or from ``layer_dims`` and the spec's other fields as keywords:
+    ``DeepNetwork([n_x, 7, 1], hidden_activation="relu", seed=1)``. Every field is declared, with its rule
+    and default, in ``models.settings``; the network reads them as its own attributes (``network.layer_dims``,
+    ``network.output``, ...). ``init`` is a key of ``INITIALIZERS``; ``init_generator`` (``None``: the init's
+    own) of ``WEIGHT_GENERATORS``; ``keep_prob`` is never applied to the output layer, nor in ``predict``,
+    ``predict_proba``, ``evaluate`` or the validation pass; ``dropout_masks="course"`` gives the regularization
+    assignment's masks exactly; with ``batch_norm`` the hidden layers have ``gamma{l}``, ``beta{l}`` and no
+    ``b{l}`` (see ``models.batch_norm``). The seed seeds the initialization and, through independent streams,
+    mini-batch shuffling and dropout masks.
     """
 
-    def __init__(
-        self,
-        layer_dims: list[int] | tuple[int, ...],
-        *,
-        hidden_activation: str = "relu",
-        output: str = "sigmoid",
-        init: str = "he",
-        seed: int = 0,
-        dtype: str = "float64",
-        init_generator: str | None = None,
-        keep_prob: float | Sequence[float] = 1.0,
-        dropout_masks: str = "default",
-        batch_norm: bool = False,
-        batch_norm_momentum: float = DEFAULT_MOMENTUM,
-        batch_norm_epsilon: float = DEFAULT_EPSILON,
-    ) -> None:
-        check_layer_dims(layer_dims)
-        if dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; allowed: {sorted(DTYPES)}")
-        self.layer_dims = [int(n) for n in layer_dims]
-        self.hidden_activation = hidden_activation
-        self.output = output
-        self.init = init
-        self.init_generator = resolve_generator(init, init_generator)
-        self.seed = int(seed)
-        self.dtype = dtype
-        self.activations = [hidden_activation] * (len(layer_dims) - 2) + [output]
-        check_activations(self.activations)
-        if output == "sigmoid" and self.layer_dims[-1] != 1:
-            raise ValueError(f"output='sigmoid' is binary and needs 1 output unit, got {self.layer_dims[-1]}")
-        if output == "softmax" and self.layer_dims[-1] < 2:
-            raise ValueError(f"output='softmax' needs at least 2 output units, got {self.layer_dims[-1]}")
-        n_hidden = len(self.layer_dims) - 2
-        self.keep_prob = check_keep_prob(keep_prob, n_hidden)
-        if dropout_masks not in DROPOUT_MASKS:
-            raise ValueError(f"unknown dropout_masks {dropout_masks!r}; allowed: {list(DROPOUT_MASKS)}")
-        self.dropout_masks = dropout_masks
-        _check_batch_norm(batch_norm, batch_norm_momentum, batch_norm_epsilon, n_hidden)
-        self.batch_norm = bool(batch_norm)
-        self.batch_norm_momentum = float(batch_norm_momentum)
-        self.batch_norm_epsilon = float(batch_norm_epsilon)
+    def __init__(self, spec: NetworkSpec | Sequence[int], **fields: object) -> None:
+        if not isinstance(spec, NetworkSpec):
+            spec = NetworkSpec(layer_dims=spec, **fields)
+        elif fields:
+            spec = dataclasses.replace(spec, **fields)
+        check_layer_dims(spec.layer_dims)
+        check(spec)
+        n_hidden = len(spec.layer_dims) - 2
+        if spec.output == "sigmoid" and spec.layer_dims[-1] != 1:
+            raise ValueError(f"output='sigmoid' is binary and needs 1 output unit, got {spec.layer_dims[-1]}")
+        if spec.output == "softmax" and spec.layer_dims[-1] < 2:
+            raise ValueError(f"output='softmax' needs at least 2 output units, got {spec.layer_dims[-1]}")
+        if spec.batch_norm and n_hidden == 0:
+            raise ValueError(
+                "batch_norm=True normalizes hidden layers, and this network has none (layer_dims [n_x, n_L])"
+            )
+        # The spec as the network uses it: plain ints and floats, one keep probability per hidden layer, and
+        # the generator the init will use.
+        self.spec = dataclasses.replace(
+            spec,
+            layer_dims=[int(n) for n in spec.layer_dims],
+            keep_prob=check_keep_prob(spec.keep_prob, n_hidden),
+            init_generator=resolve_generator(spec.init, spec.init_generator),
+            seed=int(spec.seed),
+            batch_norm_momentum=float(spec.batch_norm_momentum),
+            batch_norm_epsilon=float(spec.batch_norm_epsilon),
+        )
+        self.activations = [spec.hidden_activation] * n_hidden + [spec.output]
         # spawn(3)'s first two children are spawn(2)'s: adding the dropout stream changed no earlier stream.
         init_seed, batch_seed, dropout_seed = np.random.SeedSequence(self.seed).spawn(3)
         self._batch_rng = np.random.default_rng(batch_seed)
-        self._masks = DROPOUT_MASKS[dropout_masks](np.random.default_rng(dropout_seed))
+        self._masks = DROPOUT_MASKS[self.dropout_masks](np.random.default_rng(dropout_seed))
         self.parameters = initialize_parameters(
             self.layer_dims,
-            init=init,
+            init=self.init,
             rng=np.random.default_rng(init_seed),
             seed=self.seed,
-            dtype=DTYPES[dtype],
+            dtype=DTYPES[self.dtype],
             generator=self.init_generator,
         )
         # Running batch-norm statistics: not trained by the optimizer, so not among the parameters.
@@ -127,8 +83,16 @@ class DeepNetwork:
         if self.batch_norm:
             for l in range(1, n_hidden + 1):
                 del self.parameters[f"b{l}"]  # redundant with beta{l}: see models.batch_norm
-            self.parameters.update(initialize_batch_norm(self.layer_dims, DTYPES[dtype]))
-            self.running = initialize_running(self.layer_dims, DTYPES[dtype])
+            self.parameters.update(initialize_batch_norm(self.layer_dims, DTYPES[self.dtype]))
+            self.running = initialize_running(self.layer_dims, DTYPES[self.dtype])
+
+    def __getattr__(self, name: str) -> object:
+        """The spec's fields read as the network's own (``network.layer_dims``); only called for names the
+        instance does not have."""
+        spec = self.__dict__.get("spec")
+        if spec is not None and name in _SPEC_FIELDS:
+            return getattr(spec, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def dropout(self) -> bool:
@@ -203,24 +167,16 @@ class DeepNetwork:
         self,
         X: np.ndarray,
         Y: np.ndarray,
+        settings: FitSettings | None = None,
         *,
-        learning_rate: float,
-        epochs: int,
-        batch_size: int | None = None,
-        optimizer: str = "gd",
-        l2: float = 0.0,
         callback: Callback | None = None,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
-        momentum: float = DEFAULT_BETA,
-        beta1: float = DEFAULT_BETA1,
-        beta2: float = DEFAULT_BETA2,
-        epsilon: float = DEFAULT_OPTIMIZER_EPSILON,
-        decay: str = "none",
-        decay_rate: float = 1.0,
-        time_interval: int = 1000,
-        batch_order: str = "default",
+        **fields: object,
     ) -> dict[str, list[float]]:
         """Train on ``X`` ``(n_x, m)`` and ``Y`` ``(n_L, m)``; return the per-epoch history.
+
+        ``settings`` is a ``FitSettings`` (or any subclass), or its fields are given as keywords:
+        ``fit(X, Y, learning_rate=0.0075, epochs=2500)``; keywords beside ``settings`` replace its fields.
 
         ``history["cost"][e]`` is the mean of epoch ``e``'s mini-batch costs (with the full batch,
         the cost of the parameters after ``e`` updates, as the course prints it), and
@@ -234,53 +190,40 @@ class DeepNetwork:
         stops training, and what it raises propagates. Raises ``DivergenceError`` when the cost or a
         parameter stops being finite.
 
-        Optimizers (``OPTIMIZERS``): ``gd``; ``momentum`` (``momentum``, the course's β); ``rmsprop`` (``beta2``,
-        ``epsilon``); ``adam`` (``beta1``, ``beta2``, ``epsilon``). Each of ``momentum``, ``beta1``, ``beta2``
-        is in ``[0, 1)``; settings an optimizer does not use are ignored.
-
-        ``decay`` (a key of ``LR_DECAYS``) with ``decay_rate >= 0`` and ``time_interval >= 1`` sets the
-        learning rate of each epoch, with the course's timing (see ``models.schedules``); then
-        ``history["learning_rate"]`` (and the callback's metrics) hold the rate each epoch trained at.
-
-        ``batch_order`` (a key of ``BATCH_ORDERS``): ``default`` shuffles from the network's own
-        stream; ``course`` reproduces the optimization assignment's ``random_mini_batches`` with seeds
-        11, 12, ... (see ``models.mini_batches``).
+        Optimizers (``OPTIMIZERS``) take the settings their constructors name: ``momentum`` the course's β;
+        ``rmsprop`` ``beta2`` and ``epsilon``; ``adam`` ``beta1``, ``beta2`` and ``epsilon``; the others are
+        ignored. A ``decay`` (a key of ``LR_DECAYS``) sets the learning rate of each epoch with the course's
+        timing (see ``models.schedules``); then ``history["learning_rate"]`` (and the callback's metrics) hold
+        the rate each epoch trained at. ``batch_order="course"`` reproduces the optimization assignment's
+        ``random_mini_batches`` with seeds 11, 12, ... (see ``models.mini_batches``).
         """
-        _check_hyperparameters(learning_rate, epochs, batch_size, optimizer, l2)
-        check_optimizer_settings(optimizer, momentum, beta1, beta2, epsilon)
-        check_decay(decay, decay_rate, time_interval)
-        if batch_order not in BATCH_ORDERS:
-            raise ValueError(f"unknown batch_order {batch_order!r}; allowed: {list(BATCH_ORDERS)}")
+        if settings is None:
+            settings = FitSettings(**fields)
+        elif fields:
+            settings = dataclasses.replace(settings, **fields)
+        check(settings, FitSettings)
         X = self._as_inputs(X)
         Y = self._as_targets(Y, X.shape[1])
         if validation is not None:
             X_val = self._as_inputs(validation[0])
             Y_val = self._as_targets(validation[1], X_val.shape[1])
-        m = X.shape[1]
         # The targets' class indices are the same every epoch: find them once, not once per batch.
         labels = Y.argmax(axis=0) if self.output == "softmax" else None
-        step = make_optimizer(optimizer, self.parameters, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
-        batches = BATCH_ORDERS[batch_order](self._batch_rng)
+        step = make_optimizer(settings.optimizer, self.parameters, **vars(settings))
+        batches = BATCH_ORDERS[settings.batch_order](self._batch_rng)
         forward = self._training_forward()  # the plain path unless dropout or batch norm is on: chosen once
-        decaying = decay != "none"
-        rate = float(learning_rate)
+        decaying = settings.decay != "none"
+        rate = float(settings.learning_rate)
         history: dict[str, list[float]] = {}
-        score = self.score_name
         # Overflow and NaN are detected below and reported as DivergenceError, not as warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for epoch in range(epochs):
+            for epoch in range(settings.epochs):
                 if decaying:
-                    rate = learning_rate_for_epoch(decay, learning_rate, epoch, decay_rate, time_interval)
-                total_cost = total_score = 0.0
-                for batch in batches(m, batch_size, epoch):
-                    Xb, Yb = X[:, batch], Y[:, batch]
-                    mb = Xb.shape[1]
-                    AL, caches = forward(Xb)
-                    total_cost += mb * compute_cost(AL, Yb, self.activations, self.parameters, l2)
-                    total_score += self._score_total(AL, Yb, None if labels is None else labels[batch])
-                    grads = backward_propagation(AL, Yb, caches, l2)
-                    step.update(self.parameters, grads, rate)
-                metrics = {"cost": total_cost / m, score: self._score_from_total(total_score, m)}
+                    rate = learning_rate_for_epoch(
+                        settings.decay, settings.learning_rate, epoch, settings.decay_rate, settings.time_interval
+                    )
+                epoch_batches = batches(X.shape[1], settings.batch_size, epoch)
+                metrics = self._train_epoch(X, Y, labels, epoch_batches, forward, step, rate, settings.l2)
                 self._check_finite(epoch, metrics["cost"])
                 if validation is not None:
                     # Without the L2 term, like test metrics: comparable across regularization strengths.
@@ -293,6 +236,30 @@ class DeepNetwork:
                 if callback is not None and callback(epoch, metrics):
                     break
         return history
+
+    def _train_epoch(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        labels: np.ndarray | None,
+        batches: Iterable[np.ndarray | slice],
+        forward: Forward,
+        step: Optimizer,
+        rate: float,
+        l2: float,
+    ) -> dict[str, float]:
+        """One pass over ``batches`` of ``X`` ``(n_x, m)``, ``Y`` ``(n_L, m)`` (``labels`` ``(m,)`` for softmax):
+        an update per batch, and the epoch's mean cost and score over the same forward passes."""
+        total_cost = total_score = 0.0
+        for batch in batches:
+            Xb, Yb = X[:, batch], Y[:, batch]
+            AL, caches = forward(Xb)
+            total_cost += Xb.shape[1] * compute_cost(AL, Yb, self.activations, self.parameters, l2)
+            total_score += self._score_total(AL, Yb, None if labels is None else labels[batch])
+            grads = backward_propagation(AL, Yb, caches, l2)
+            step.update(self.parameters, grads, rate)
+        m = X.shape[1]
+        return {"cost": total_cost / m, self.score_name: self._score_from_total(total_score, m)}
 
     def _training_forward(self) -> Forward:
         """``Xb -> (AL, caches)`` for training: the plain path, or dropout / batch norm (updating running stats)."""
@@ -389,42 +356,16 @@ class DeepNetwork:
         return persistence.save(path, self.parameters | self.running, self._metadata())
 
     def _metadata(self) -> dict[str, object]:
-        return {
-            "layer_dims": self.layer_dims,
-            "hidden_activation": self.hidden_activation,
-            "output": self.output,
-            "init": self.init,
-            "init_generator": self.init_generator,
-            "seed": self.seed,
-            "dtype": self.dtype,
-            "keep_prob": list(self.keep_prob),
-            "dropout_masks": self.dropout_masks,
-            "batch_norm": self.batch_norm,
-            "batch_norm_momentum": self.batch_norm_momentum,
-            "batch_norm_epsilon": self.batch_norm_epsilon,
-        }
+        return dataclasses.asdict(self.spec) | {"keep_prob": list(self.keep_prob)}
 
     @classmethod
     def load(cls, path: str | Path) -> "DeepNetwork":
         """Rebuild a network written by ``save`` (format version 1 or 2); raises ``ModelFileError`` if unusable."""
         arrays, metadata = persistence.load(path)
         try:
-            # Version-1 files predate everything after dtype: their defaults are what those files meant.
-            network = cls(
-                metadata["layer_dims"],
-                hidden_activation=metadata["hidden_activation"],
-                output=metadata["output"],
-                init=metadata["init"],
-                seed=metadata["seed"],
-                dtype=metadata["dtype"],
-                init_generator=metadata.get("init_generator"),
-                keep_prob=metadata.get("keep_prob", 1.0),
-                dropout_masks=metadata.get("dropout_masks", "default"),
-                batch_norm=metadata.get("batch_norm", False),
-                batch_norm_momentum=metadata.get("batch_norm_momentum", DEFAULT_MOMENTUM),
-                batch_norm_epsilon=metadata.get("batch_norm_epsilon", DEFAULT_EPSILON),
-            )
-        except (KeyError, TypeError, ValueError) as error:
+            # Version-1 files predate everything after dtype: the spec's defaults are what those files meant.
+            network = cls(NetworkSpec(**{key: metadata[key] for key in _SPEC_FIELDS if key in metadata}))
+        except (TypeError, ValueError) as error:
             raise ModelFileError(f"{path}: metadata does not describe a valid network: {error}") from None
         persistence.check_parameters(path, arrays, network.parameters | network.running)
         network.parameters = {key: arrays[key] for key in network.parameters}
@@ -432,25 +373,4 @@ class DeepNetwork:
         return network
 
 
-def _check_batch_norm(batch_norm: bool, momentum: float, epsilon: float, n_hidden: int) -> None:
-    if not isinstance(batch_norm, bool | np.bool_):
-        raise ValueError(f"batch_norm={batch_norm!r} must be True or False")
-    if batch_norm and n_hidden == 0:
-        raise ValueError("batch_norm=True normalizes hidden layers, and this network has none (layer_dims [n_x, n_L])")
-    if isinstance(momentum, bool) or not isinstance(momentum, int | float) or not 0.0 <= momentum < 1.0:
-        raise ValueError(f"batch_norm_momentum={momentum!r} must be a number in [0, 1)")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not (np.isfinite(epsilon) and epsilon > 0):
-        raise ValueError(f"batch_norm_epsilon={epsilon!r} must be a finite number > 0")
-
-
-def _check_hyperparameters(
-    learning_rate: float, epochs: int, batch_size: int | None, optimizer: str, l2: float
-) -> None:
-    if not (isinstance(learning_rate, float | int) and np.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate={learning_rate!r} must be a finite number > 0")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs={epochs!r} must be an integer >= 1")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size={batch_size!r} must be None (full batch) or an integer >= 1")
-    if not (isinstance(l2, float | int) and np.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2={l2!r} must be a finite number >= 0")
+_SPEC_FIELDS = frozenset(spec.name for spec in dataclasses.fields(NetworkSpec))

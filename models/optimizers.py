@@ -4,21 +4,22 @@ Each optimizer is ``update(parameters, grads, learning_rate)``; it may overwrite
 (they are not used after the step), which saves one temporary array per parameter. Every entry of
 ``parameters`` is updated the same way (``W``, ``b`` and batch norm's ``gamma`` and ``beta`` alike),
 from ``grads["d" + key]``.
-"""
 
-from collections.abc import Callable
+Each class declares the settings it takes as keyword-only constructor parameters, named as the fields of
+``models.settings.FitSettings`` (which holds their defaults, the course's): ``keyword_settings`` reads them, so
+"Adam uses beta1" is written once, here.
+"""
 
 import numpy as np
 
-# The course's defaults (Improving Deep Neural Networks, week 2).
-DEFAULT_BETA = 0.9  # momentum
-DEFAULT_BETA1 = 0.9  # Adam's first moment
-DEFAULT_BETA2 = 0.999  # Adam's and RMSprop's second moment
-DEFAULT_EPSILON = 1e-8
+from models.rules import keyword_settings
 
 
 class GradientDescent:
     """``θ ← θ − α·dθ``."""
+
+    def __init__(self, parameters: dict[str, np.ndarray]) -> None:
+        pass  # no state: every optimizer is built from the parameters it updates
 
     def update(self, parameters: dict[str, np.ndarray], grads: dict[str, np.ndarray], learning_rate: float) -> None:
         for key, value in parameters.items():
@@ -30,8 +31,8 @@ class GradientDescent:
 class Momentum:
     """``v ← β·v + (1−β)·dθ; θ ← θ − α·v`` (the course's form, ``β = 0.9``)."""
 
-    def __init__(self, parameters: dict[str, np.ndarray], beta: float = DEFAULT_BETA) -> None:
-        self.beta = beta
+    def __init__(self, parameters: dict[str, np.ndarray], *, momentum: float) -> None:
+        self.beta = momentum
         self.velocity = {key: np.zeros_like(value) for key, value in parameters.items()}
 
     def update(self, parameters: dict[str, np.ndarray], grads: dict[str, np.ndarray], learning_rate: float) -> None:
@@ -45,9 +46,7 @@ class Momentum:
 class RMSprop:
     """``s ← β2·s + (1−β2)·dθ²; θ ← θ − α·dθ / (√s + ε)`` (the lectures' form: no bias correction)."""
 
-    def __init__(
-        self, parameters: dict[str, np.ndarray], beta2: float = DEFAULT_BETA2, epsilon: float = DEFAULT_EPSILON
-    ) -> None:
+    def __init__(self, parameters: dict[str, np.ndarray], *, beta2: float, epsilon: float) -> None:
         self.beta2, self.epsilon = beta2, epsilon
         self.second = {key: np.zeros_like(value) for key, value in parameters.items()}
 
@@ -68,13 +67,7 @@ class Adam:
     """Adam with bias correction: ``m ← β1·m + (1−β1)·dθ``, ``v ← β2·v + (1−β2)·dθ²``,
     ``θ ← θ − α·m̂ / (√v̂ + ε)``."""
 
-    def __init__(
-        self,
-        parameters: dict[str, np.ndarray],
-        beta1: float = DEFAULT_BETA1,
-        beta2: float = DEFAULT_BETA2,
-        epsilon: float = DEFAULT_EPSILON,
-    ) -> None:
+    def __init__(self, parameters: dict[str, np.ndarray], *, beta1: float, beta2: float, epsilon: float) -> None:
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         self.t = 0
         self.first = {key: np.zeros_like(value) for key, value in parameters.items()}
@@ -102,40 +95,19 @@ class Adam:
 
 Optimizer = GradientDescent | Momentum | RMSprop | Adam
 
-# name -> factory(parameters, momentum=, beta1=, beta2=, epsilon=); each takes the settings it uses.
-# The keys are the allowed values of DeepNetwork.fit(optimizer=...).
-OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
-    "gd": lambda parameters, **_: GradientDescent(),
-    "momentum": lambda parameters, *, momentum, **_: Momentum(parameters, momentum),
-    "rmsprop": lambda parameters, *, beta2, epsilon, **_: RMSprop(parameters, beta2, epsilon),
-    "adam": lambda parameters, *, beta1, beta2, epsilon, **_: Adam(parameters, beta1, beta2, epsilon),
-}
+# name -> class; the keys are the allowed values of FitSettings.optimizer.
+OPTIMIZERS: dict[str, type[Optimizer]] = {"gd": GradientDescent, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
 
 
-def make_optimizer(
-    name: str,
-    parameters: dict[str, np.ndarray],
-    *,
-    momentum: float = DEFAULT_BETA,
-    beta1: float = DEFAULT_BETA1,
-    beta2: float = DEFAULT_BETA2,
-    epsilon: float = DEFAULT_EPSILON,
-) -> Optimizer:
-    """The optimizer called ``name`` (a key of ``OPTIMIZERS``), with state shaped like ``parameters``."""
+def optimizer_takes(name: str) -> tuple[str, ...]:
+    """The settings optimizer ``name`` takes (``("beta1", "beta2", "epsilon")`` for ``adam``)."""
+    return keyword_settings(OPTIMIZERS[name])
+
+
+def make_optimizer(name: str, parameters: dict[str, np.ndarray], **settings: float) -> Optimizer:
+    """The optimizer called ``name`` (a key of ``OPTIMIZERS``), with state shaped like ``parameters``; ``settings``
+    may hold more than it takes (``momentum=`` for ``adam`` is ignored)."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; allowed: {list(OPTIMIZERS)}")
     # Python floats: a NumPy float64 scalar would promote float32 arrays to float64 in the update.
-    settings = {"momentum": float(momentum), "beta1": float(beta1), "beta2": float(beta2), "epsilon": float(epsilon)}
-    return OPTIMIZERS[name](parameters, **settings)
-
-
-def check_optimizer_settings(optimizer: str, momentum: float, beta1: float, beta2: float, epsilon: float) -> None:
-    """Raise ``ValueError`` naming the argument, its value and what is allowed."""
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {list(OPTIMIZERS)}")
-    for name, value in (("momentum", momentum), ("beta1", beta1), ("beta2", beta2)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not 0.0 <= value < 1.0:
-            raise ValueError(f"{name}={value!r} must be a number in [0, 1)")
-    finite = isinstance(epsilon, int | float | np.floating) and not isinstance(epsilon, bool) and np.isfinite(epsilon)
-    if not (finite and epsilon > 0):
-        raise ValueError(f"epsilon={epsilon!r} must be a finite number > 0")
+    return OPTIMIZERS[name](parameters, **{key: float(settings[key]) for key in optimizer_takes(name)})

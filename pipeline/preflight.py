@@ -4,26 +4,18 @@
 (``validate``); ``prepare_training`` and ``prepare_sweep`` then load the data and refuse whatever
 training or the search would refuse later (an output layer that does not fit the task, a metric the
 runs never record, a search space whose bounds the config itself refuses, bad sampler or pruner
-options). Every rule is read from the tables the code itself uses: ``pipeline.setup.rules.RANGES``,
-``pipeline.setup.vocabulary``, ``models``' name tables and ``pipeline.search.samplers``.
+options). Every rule is read from where it is declared: the ``model`` and ``train`` fields' own rules
+(``models.settings``), ``pipeline.setup.rules.RANGES`` for the other sections, ``pipeline.setup.vocabulary``
+and ``pipeline.search.samplers``.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from models import (
-    BATCH_ORDERS,
-    DROPOUT_MASKS,
-    DTYPES,
-    HIDDEN_ACTIVATIONS,
-    INITIALIZERS,
-    LR_DECAYS,
-    OPTIMIZERS,
-    OUTPUT_ACTIVATIONS,
-    WEIGHT_GENERATORS,
-)
+from models.rules import Range
 from pipeline.errors import ConfigError
 from pipeline.records.reachability import check_reachable
 from pipeline.records.store_checks import (
@@ -50,7 +42,7 @@ from pipeline.search.space import (
 from pipeline.setup.config import DIRECTIONS, LOG_MODEL, PARAM_TYPES, Config, SearchParam, to_config
 from pipeline.setup.data import Dataset, load
 from pipeline.setup.reference import BIAS_VARIANCE
-from pipeline.setup.rules import RANGES, Range, check_choice, check_dataset, check_range
+from pipeline.setup.rules import RANGES, check_choice, check_dataset, check_range
 from pipeline.setup.vocabulary import (
     BINARY_MEASURES,
     MODEL_MEASURES,
@@ -60,7 +52,6 @@ from pipeline.setup.vocabulary import (
     final_metrics,
 )
 
-OUTPUTS = ("auto", *OUTPUT_ACTIVATIONS)  # model.output: auto follows the task
 BEST_RULES = ("first", "balanced")  # search.best: which Pareto trial is registered as the best
 
 
@@ -134,7 +125,7 @@ def validate(config: Config) -> None:
     _validate_model(config)
     _validate_train(config)
     _validate_search(config)
-    for key in ("seed", "train.seed", "sampler.seed", "pruner.report_every"):
+    for key in ("seed", "sampler.seed", "pruner.report_every"):
         value = _value(config, key)
         if value is not None:
             check_range(key, value, RANGES[key])
@@ -158,22 +149,29 @@ def _value(config: Config, key: str) -> object:
     return node
 
 
+def _validate_settings(section: str, settings: object) -> None:
+    """Every field of a ``model``/``train`` section under the rule it is declared with (``models.settings``):
+    ``model.keep_prob[1]=0 is not allowed; ...``, ``train.optimizer='sgd' is not allowed; choose one of ...``."""
+    for spec in dataclasses.fields(settings):
+        rule, value, key = spec.metadata.get("rule"), getattr(settings, spec.name), f"{section}.{spec.name}"
+        if rule is None or rule is bool or (value is None and spec.metadata["optional"]):
+            continue  # no rule, or a type OmegaConf has already checked
+        if spec.metadata["per_layer"] and isinstance(value, list):
+            for index, entry in enumerate(value):
+                check_range(f"{key}[{index}]", entry, rule)
+        elif isinstance(rule, Range):
+            check_range(key, value, rule)
+        else:
+            check_choice(key, value, rule)
+
+
 def _validate_model(config: Config) -> None:
     model = config.model
     for index, units in enumerate(model.hidden_units):
         if units < 1:
             raise ConfigError(f"model.hidden_units[{index}]={units} is not allowed; expected a positive integer")
-    check_choice("model.hidden_activation", model.hidden_activation, HIDDEN_ACTIVATIONS)
-    check_choice("model.output", model.output, OUTPUTS)
-    check_choice("model.init", model.init, INITIALIZERS)
-    check_choice("model.dtype", model.dtype, DTYPES)
-    if model.init_generator is not None:
-        check_choice("model.init_generator", model.init_generator, WEIGHT_GENERATORS)
-    check_choice("model.dropout_masks", model.dropout_masks, DROPOUT_MASKS)
+    _validate_settings("model", model)
     keep = model.keep_prob if isinstance(model.keep_prob, list) else [model.keep_prob]
-    for index, value in enumerate(keep):
-        key = f"model.keep_prob[{index}]" if isinstance(model.keep_prob, list) else "model.keep_prob"
-        check_range(key, value, RANGES["model.keep_prob"])
     depth = len(model.hidden_units)
     if isinstance(model.keep_prob, list) and len(model.keep_prob) != depth:
         raise ConfigError(
@@ -184,20 +182,10 @@ def _validate_model(config: Config) -> None:
         raise ConfigError("model.keep_prob < 1 needs a hidden layer: dropout never applies to the output layer")
     if model.batch_norm and depth == 0:
         raise ConfigError("model.batch_norm=true needs a hidden layer (it normalizes hidden layers only)")
-    for field in ("batch_norm_momentum", "batch_norm_epsilon"):
-        check_range(f"model.{field}", getattr(model, field), RANGES[f"model.{field}"])
 
 
 def _validate_train(config: Config) -> None:
-    train = config.train
-    check_choice("train.optimizer", train.optimizer, OPTIMIZERS)
-    check_choice("train.decay", train.decay, LR_DECAYS)
-    check_choice("train.batch_order", train.batch_order, BATCH_ORDERS)
-    fields = ("learning_rate", "epochs", "batch_size", "l2", "log_every", "momentum", "beta1", "beta2", "epsilon")
-    for field in (*fields, "decay_rate", "time_interval", "print_every"):
-        value = getattr(train, field)
-        if value is not None or field not in ("batch_size", "print_every"):  # None: full batch; silent
-            check_range(f"train.{field}", value, RANGES[f"train.{field}"])
+    _validate_settings("train", config.train)
 
 
 def _validate_search(config: Config) -> None:

@@ -32,17 +32,22 @@ def load_logged_config(tracking_uri: str, run_id: str) -> Config:
     if store is not None and not store.is_file():  # opening it would create an empty store
         raise LookupError(f"no MLflow store at {store}; pass the store holding the run with --tracking-uri")
     with tempfile.TemporaryDirectory() as folder:
-        path = download_artifact(tracking_uri, run_id, "config.yaml", Path(folder))
-        try:
-            logged = OmegaConf.load(path)
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            first = str(error).splitlines()[0]
-            raise ConfigError(f"the run's config.yaml is not valid YAML ({first}); it cannot be rebuilt") from None
-        if not isinstance(logged, DictConfig):
-            raise ConfigError("the run's config.yaml holds no mapping of settings; it cannot be rebuilt")
-    node = OmegaConf.merge(OmegaConf.structured(Config), logged)
+        node = read_logged(download_artifact(tracking_uri, run_id, "config.yaml", Path(folder)))
     node.tracking.tracking_uri = tracking_uri
     return load_config(node)
+
+
+def read_logged(path: Path) -> DictConfig:
+    """A logged ``config.yaml`` over the schema: keys read by name, so the file's key order, or settings it
+    predates (filled with the schema's defaults), do not matter."""
+    try:
+        logged = OmegaConf.load(path)
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        first = str(error).splitlines()[0]
+        raise ConfigError(f"the run's config.yaml is not valid YAML ({first}); it cannot be rebuilt") from None
+    if not isinstance(logged, DictConfig):
+        raise ConfigError("the run's config.yaml holds no mapping of settings; it cannot be rebuilt")
+    return OmegaConf.merge(OmegaConf.structured(Config), logged)
 
 
 def compare(

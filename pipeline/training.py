@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from models import DeepNetwork, DivergenceError
+from models import Architecture, DeepNetwork, DivergenceError, NetworkSpec
+from models.settings import applied, field_values
 from pipeline.record_names import KIND_TAG
 from pipeline.records.pyfunc_model import PYFUNC_ENTRY, model_requirements
 from pipeline.records.tracking import (
@@ -52,114 +53,40 @@ def network_seed(config: Config) -> int:
 
 
 def build_network(config: Config, dataset: Dataset) -> DeepNetwork:
+    """The network ``config.model`` describes, sized by the data: ``[n_features, *hidden_units, output units]``."""
     output, units = dataset.output_layer(config.model.output)
-    return DeepNetwork(
-        [dataset.n_features, *config.model.hidden_units, units],
-        hidden_activation=config.model.hidden_activation,
+    spec = NetworkSpec(
+        **field_values(config.model, Architecture),
+        layer_dims=[dataset.n_features, *config.model.hidden_units, units],
         output=output,
-        init=config.model.init,
         seed=network_seed(config),
-        dtype=config.model.dtype,
-        init_generator=config.model.init_generator,
-        keep_prob=config.model.keep_prob,
-        dropout_masks=config.model.dropout_masks,
-        batch_norm=config.model.batch_norm,
-        batch_norm_momentum=config.model.batch_norm_momentum,
-        batch_norm_epsilon=config.model.batch_norm_epsilon,
     )
-
-
-def fit_settings(config: Config) -> dict[str, object]:
-    """The keyword arguments of ``DeepNetwork.fit`` that the config's ``train`` section sets."""
-    t = config.train
-    return {
-        "learning_rate": t.learning_rate,
-        "epochs": t.epochs,
-        "batch_size": t.batch_size,
-        "optimizer": t.optimizer,
-        "l2": t.l2,
-        "momentum": t.momentum,
-        "beta1": t.beta1,
-        "beta2": t.beta2,
-        "epsilon": t.epsilon,
-        "decay": t.decay,
-        "decay_rate": t.decay_rate,
-        "time_interval": t.time_interval,
-        "batch_order": t.batch_order,
-    }
-
-
-def _applies(config: Config) -> dict[str, bool]:
-    """Which dataset, model and training settings shape this run (the others are not logged)."""
-    m, t, source = config.model, config.train, DATASETS[config.dataset.name]
-    dropout = any(p < 1 for p in (m.keep_prob if isinstance(m.keep_prob, list) else [m.keep_prob]))
-    return {
-        "dataset_path": "path" in source.needs,
-        "target": "target" in source.needs,
-        "test_fraction": not source.given_test,
-        "n_samples": source.generated,
-        "noise": source.generated,
-        "momentum": t.optimizer == "momentum",
-        "beta1": t.optimizer == "adam",
-        "beta2": t.optimizer in ("adam", "rmsprop"),
-        "epsilon": t.optimizer in ("adam", "rmsprop"),
-        "decay_rate": t.decay != "none",
-        "time_interval": t.decay == "inverse_time_staircase",
-        "dropout_masks": dropout,
-        "batch_norm_momentum": m.batch_norm,
-        "batch_norm_epsilon": m.batch_norm,
-        "batch_order": t.batch_size is not None,
-        "init_generator": m.init_generator is not None,
-    }
+    return DeepNetwork(spec)
 
 
 def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
-    """Every value that shapes the run, keyed by its plain name (one name per concept)."""
-    d, m, t = config.dataset, config.model, config.train
+    """Every value that shapes the run, keyed by its plain name (one name per concept): the data's, then the
+    model's and the training's settings that apply (``models.settings.applied``: no β for plain gradient
+    descent, no ``decay_rate`` without a decay)."""
+    d, source = config.dataset, DATASETS[config.dataset.name]
     output, _ = dataset.output_layer(config.model.output)
-    data = {
-        "dataset_path": d.path,
-        "target": d.target,
-        "val_fraction": d.val_fraction,
-        "test_fraction": d.test_fraction,
-        "scaling": d.scaling,
-        "n_samples": d.n_samples,
-        "noise": d.noise,
-    }
-    applies = _applies(config)  # a digits run has no path, no target, no generator noise; SGD no β
-    optional = {
-        "momentum": t.momentum,
-        "beta1": t.beta1,
-        "beta2": t.beta2,
-        "epsilon": t.epsilon,
-        "decay_rate": t.decay_rate,
-        "time_interval": t.time_interval,
-        "dropout_masks": m.dropout_masks,
-        "batch_norm_momentum": m.batch_norm_momentum,
-        "batch_norm_epsilon": m.batch_norm_epsilon,
-        "batch_order": t.batch_order,
-        "init_generator": m.init_generator,
+    data = {  # a digits run has no path, no target, no generator noise, and its own test split
+        "dataset_path": (d.path, "path" in source.needs),
+        "target": (d.target, "target" in source.needs),
+        "val_fraction": (d.val_fraction, True),
+        "test_fraction": (d.test_fraction, not source.given_test),
+        "scaling": (d.scaling, True),
+        "n_samples": (d.n_samples, source.generated),
+        "noise": (d.noise, source.generated),
     }
     return {
         "dataset": d.name,
         "task": dataset.task,
-        **{key: value for key, value in data.items() if applies.get(key, True)},
-        "hidden_units": list(m.hidden_units),
-        "depth": len(m.hidden_units),
-        "hidden_activation": m.hidden_activation,
+        **{key: value for key, (value, applies) in data.items() if applies},
+        "depth": len(config.model.hidden_units),
+        **applied(config.model),
         "output": output,
-        "init": m.init,
-        "dtype": m.dtype,
-        "optimizer": t.optimizer,
-        "learning_rate": t.learning_rate,
-        "epochs": t.epochs,
-        "batch_size": t.batch_size,
-        "l2": t.l2,
-        "log_every": t.log_every,
-        **{key: value for key, value in optional.items() if applies[key]},
-        "keep_prob": m.keep_prob,
-        "batch_norm": m.batch_norm,
-        "decay": t.decay,
+        **applied(config.train),
         "seed": config.seed,
         "train_seed": network_seed(config),
         "n_features": dataset.n_features,
@@ -244,7 +171,7 @@ def train_and_record(
         network.fit(
             dataset.X_train,
             dataset.Y_train,
-            **fit_settings(config),
+            config.train,
             callback=callback,
             validation=validation,
         )

@@ -27,7 +27,7 @@ from pipeline.search.space import apply, suggest
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import run_metric_name
-from pipeline.training import build_network, fit_settings, trained_metrics
+from pipeline.training import build_network, trained_metrics
 
 REPEAT_STREAM, CONFIRM_STREAM = 1, 2  # seed streams of a trial's repeats and of the best's retrainings
 
@@ -58,7 +58,7 @@ def metrics_with_seed(config: Config, dataset: Dataset, seed: int) -> dict[str, 
     validation = (dataset.X_val, dataset.Y_val) if dataset.has_validation else None
     started = time.perf_counter()
     try:
-        network.fit(dataset.X_train, dataset.Y_train, **fit_settings(config), callback=keep, validation=validation)
+        network.fit(dataset.X_train, dataset.Y_train, config.train, callback=keep, validation=validation)
     except (DivergenceError, FloatingPointError):
         return {}
     seconds = time.perf_counter() - started

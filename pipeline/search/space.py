@@ -7,40 +7,28 @@ Names with a meaning of their own:
   (so the space is conditional on depth);
 - ``width``: one width shared by every hidden layer.
 
-Any other name is a ``model.`` or ``train.`` config value: a plain name (``learning_rate``, ``l2``,
-``batch_size``, ``optimizer``, ``epochs``, ``hidden_activation``, ``init``, ``dtype``) or a dotted
-path (``train.l2``); ``train.seed`` is not searchable (every trial gets its own). Bounds are
+Any other name is a ``model.`` or ``train.`` config value: a plain name (any setting of
+``models.settings``: ``learning_rate``, ``l2``, ``batch_size``, ``optimizer``, ``hidden_activation``, ...) or a
+dotted path (``train.l2``); ``train.seed`` is not searchable (every trial gets its own). Bounds are
 inclusive: ``low <= value <= high``.
 """
 
 import copy
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from models import Architecture, FitSettings
 from pipeline.errors import ConfigError
 from pipeline.setup.config import Config, SearchParam
 
 if TYPE_CHECKING:
     import optuna
 
-# Plain names of searchable config values -> their place in the config.
+# Plain names of searchable config values -> their place in the config: every setting of the network and of its
+# training (models.settings), so a new one is searchable by its name as soon as it is declared.
 PLAIN_NAMES = {
-    "learning_rate": "train.learning_rate",
-    "epochs": "train.epochs",
-    "batch_size": "train.batch_size",
-    "l2": "train.l2",
-    "optimizer": "train.optimizer",
-    "hidden_activation": "model.hidden_activation",
-    "init": "model.init",
-    "dtype": "model.dtype",
-    "keep_prob": "model.keep_prob",
-    "batch_norm": "model.batch_norm",
-    "momentum": "train.momentum",
-    "beta1": "train.beta1",
-    "beta2": "train.beta2",
-    "epsilon": "train.epsilon",
-    "decay": "train.decay",
-    "decay_rate": "train.decay_rate",
-    "time_interval": "train.time_interval",
+    **{spec.name: f"train.{spec.name}" for spec in dataclasses.fields(FitSettings)},
+    **{spec.name: f"model.{spec.name}" for spec in dataclasses.fields(Architecture)},
 }
 ARCHITECTURE = ("depth", "hidden_units", "width")
 SEARCHABLE_SECTIONS = ("model", "train")

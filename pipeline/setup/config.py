@@ -13,6 +13,9 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from models import OUTPUT_ACTIVATIONS, Architecture, FitSettings
+from models.rules import Range
+from models.settings import SEED_MAX, default_of, setting
 from pipeline.errors import ConfigError
 from pipeline.setup.help import register_help
 from pipeline.setup.vocabulary import better_direction
@@ -38,43 +41,31 @@ class DatasetConfig:
     human_error: float | None = None
 
 
-@dataclass
-class ModelConfig:
+@dataclass(kw_only=True)
+class ModelConfig(Architecture):
+    """The network's settings (declared in ``models.settings.Architecture``) and the widths of its hidden layers."""
+
     hidden_units: list[int] = field(default_factory=lambda: [64, 32])  # [] is logistic regression
-    hidden_activation: str = "relu"
-    output: str = "auto"  # auto follows the task: sigmoid, softmax or linear
-    init: str = "he"
-    dtype: str = "float64"
-    init_generator: str | None = None  # default or legacy (the course's np.random.seed + randn); None: the init's own
-    keep_prob: Any = 1.0  # inverted dropout: one probability for all hidden layers, or a list (one per layer)
-    dropout_masks: str = "default"  # default (seeded stream) or course (the assignment's masks)
-    batch_norm: bool = False  # normalize every hidden layer before its activation
-    batch_norm_momentum: float = 0.9  # running statistics: running = momentum * running + (1 - momentum) * batch
-    batch_norm_epsilon: float = 1e-5
+    # auto follows the task: sigmoid (binary), softmax (multi-class) or linear (regression)
+    output: str = setting("auto", rule=("auto", *OUTPUT_ACTIVATIONS))
 
 
-@dataclass
-class TrainConfig:
-    # The defaults are conf/train/default.yaml's (a test holds them equal); train=course sets the course's
-    # full-batch gradient descent.
-    optimizer: str = "adam"
-    learning_rate: float = 0.01
-    epochs: int = 50
-    batch_size: int | None = 64  # None: full batch, as in the course
-    l2: float = 0.0
-    log_every: int = 1  # record per-epoch metrics every this many epochs
-    seed: int | None = None  # initialization and batching; None: the root seed
-    momentum: float = 0.9  # optimizer=momentum: the course's beta
-    beta1: float = 0.9  # adam
-    beta2: float = 0.999  # adam and rmsprop
-    epsilon: float = 1e-8  # adam and rmsprop
-    decay: str = "none"  # learning-rate decay: none, inverse_time, inverse_time_staircase, exponential
-    decay_rate: float = 1.0
-    time_interval: int = 1000  # inverse_time_staircase: epochs per step
-    batch_order: str = "default"  # default (seeded stream) or course (the assignment's random_mini_batches)
+@dataclass(kw_only=True)
+class TrainConfig(FitSettings):
+    """How to train (declared in ``models.settings.FitSettings``), with the project's defaults, which are
+    conf/train/default.yaml's (a test holds them equal; train=course sets the course's full-batch gradient
+    descent), and what the pipeline adds around training."""
+
+    optimizer: str = default_of(FitSettings, "optimizer", "adam")
+    learning_rate: float = default_of(FitSettings, "learning_rate", 0.01)
+    epochs: int = default_of(FitSettings, "epochs", 50)
+    batch_size: int | None = default_of(FitSettings, "batch_size", 64)
+    log_every: int = setting(1, rule=Range(1, 10**9, integer=True))  # record per-epoch metrics every N epochs
+    # initialization and batching; None: the root seed. Logged as train_seed, the seed the run used.
+    seed: int | None = setting(None, rule=Range(0, SEED_MAX, integer=True), optional=True, logged=False)
     # pipeline.train prints "Cost after iteration N: ..." every this many epochs, as the course's notebooks do
     # (None: silent). Display only: it changes no result, so studies neither record nor compare it.
-    print_every: int | None = None
+    print_every: int | None = setting(None, rule=Range(1, 10**9, integer=True), optional=True, logged=False)
 
 
 @dataclass
