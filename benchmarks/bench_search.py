@@ -723,7 +723,7 @@ def machine() -> dict[str, Any]:
         pass
     import sklearn
 
-    from pipeline.training import git_commit
+    from pipeline.run_record import git_commit
 
     return {
         "platform": platform.platform(),

@@ -301,20 +301,19 @@ def phase_points() -> list[tuple[Any, str, str]]:
         points.append((MLflowCallback, "__call__", "peer: MLflowCallback (whole call)"))
     except ImportError:
         pass
-    from pipeline import sweep as command
-    from pipeline import training
+    from pipeline import run_record
     from pipeline.records import locks, tracking
-    from pipeline.search import objective, progress
+    from pipeline.search import objective, progress, recovery
     from pipeline.search import study as studies
 
     points += [
         (studies, "used_budget", "ours: used_budget (budget check)"),
-        (studies, "fail_stale_trials", "ours: fail_stale_trials"),
-        (command, "retry_dead_trials", "ours: retry_dead_trials"),
+        (recovery, "fail_stale_trials", "ours: fail_stale_trials"),
+        (recovery, "retry_dead_trials", "ours: retry_dead_trials"),
         (locks.StoreLock, "acquire", "ours: budget lock"),
         (objective, "apply", "ours: trial config (apply)"),
         (objective, "start_record", "ours: start_record (params, tags, config.yaml)"),
-        (training, "config_yaml", "  of which config_yaml"),
+        (run_record, "config_yaml", "  of which config_yaml"),
         (tracking.RunRecorder, "save_artifact", "ours: artifacts (config.yaml, network.npz)"),
         (tracking.RunRecorder, "flush", "ours: RunRecorder.flush (log_batch)"),
         (tracking.RunRecorder, "finish", "ours: RunRecorder.finish (flush + set_terminated)"),

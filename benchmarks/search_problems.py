@@ -26,10 +26,10 @@ from pipeline.search import samplers
 from pipeline.search.objective import EXPECTED_FAILURES, NonFiniteMetricError, objective_value, trial_seed
 from pipeline.search.pruning import TrialPruning
 from pipeline.search.space import apply, suggest
-from pipeline.setup.config import Config
+from pipeline.setup.config import Config, network_seed
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import run_metric_name
-from pipeline.training import RunResult, build_network, network_seed
+from pipeline.training import RunResult, build_network
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 COURSE_DATA = Path("/work/shared/data/course")  # the course's files: football's data.mat

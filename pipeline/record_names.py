@@ -11,6 +11,8 @@ OUTCOME_ATTR = "outcome"  # how the trial ended: pipeline.search.outcomes.Outcom
 FAILURE_ATTR = "failure_reason"  # why it failed (also a run tag of the same name)
 SEED_ATTR = "train_seed"  # the trial's initialization and batching seed (a retry inherits it)
 WORKER_ATTR = "worker"  # host:pid of the process running it
+# when that process started (records.locks.process_started): a restarted machine or container reuses pids
+WORKER_STARTED_ATTR = "worker_started"
 RETRY_OF_ATTR = "retry_of"  # the trial a retried trial repeats
 SEED_VALUES_ATTR = "seed_values"  # search.repeats: the first objective per seed
 BIAS_VARIANCE_ATTR = "bias_variance"  # a complete trial's train and val error, avoidable bias, variance, reference
@@ -32,3 +34,6 @@ PRUNED_AT_TAG = "pruned_at_epoch"
 REGISTERED_TAG = "registered_version"  # the Model Registry version made from the run
 BEST_TRIAL_TAG = "best_trial_number"  # on the parent run
 BEST_RUN_TAG = "best_run_id"  # on the parent run
+HOST_TAG = "host"  # with PID_TAG and PID_STARTED_TAG: the process writing the run
+PID_TAG = "pid"
+PID_STARTED_TAG = "pid_started"

@@ -158,12 +158,28 @@ def remove_database(database: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine."""
+def process_alive(pid: int, started: str | None = None) -> bool:
+    """Whether a process with this id exists on this machine, and, given ``started`` (``process_started`` of
+    the process that had the id), whether it is still that process: a machine or container restarted with the
+    same host name hands the same ids to new processes, which must not pass for the dead ones."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+        pass
+    now = process_started(pid) if started else None
+    return now is None or now == started
+
+
+def process_started(pid: int) -> str | None:
+    """When process ``pid`` started, in clock ticks since the machine booted, and the boot's id (Linux's
+    /proc), as ``<boot id>/<ticks>``: unique to one process on one machine. ``None`` where /proc cannot say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return f"{boot}/{fields[19]}"  # field 22 of proc(5), starttime

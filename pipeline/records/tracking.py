@@ -32,8 +32,8 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from pipeline.errors import ConfigError
 from pipeline.interrupts import critical
-from pipeline.record_names import FAILURE_ATTR
-from pipeline.records.locks import StoreLock, create_atomically, enable_wal, process_alive
+from pipeline.record_names import FAILURE_ATTR, HOST_TAG, PID_STARTED_TAG, PID_TAG
+from pipeline.records.locks import StoreLock, create_atomically, enable_wal, process_alive, process_started
 from pipeline.records.new_store import create_schema
 from pipeline.records.pyfunc_model import model_signature
 from pipeline.records.uris import absolute_path, absolute_sqlite_uri, mask_password, sqlite_file
@@ -382,7 +382,11 @@ def environment_tags() -> dict[str, str]:
 
 def process_tags() -> dict[str, str]:
     """Which process on which machine writes a run: lets a later command close it if that process dies."""
-    return {"host": socket.gethostname(), "pid": str(os.getpid())}
+    return {
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+        PID_STARTED_TAG: process_started(os.getpid()) or "",
+    }
 
 
 def close_dead_runs(tracker: Tracker) -> list[str]:
@@ -395,8 +399,8 @@ def close_dead_runs(tracker: Tracker) -> list[str]:
     experiments = [e.experiment_id for e in _retry(tracker.client.search_experiments)]
     running = _retry(tracker.client.search_runs, experiments, "attributes.status = 'RUNNING'", max_results=10_000)
     for run in running:
-        pid = run.data.tags.get("pid", "")
-        if run.data.tags.get("host") == host and pid.isdigit() and not process_alive(int(pid)):
+        pid, started = run.data.tags.get(PID_TAG, ""), run.data.tags.get(PID_STARTED_TAG) or None
+        if run.data.tags.get(HOST_TAG) == host and pid.isdigit() and not process_alive(int(pid), started):
             reason = f"process {pid} on {host} died before closing this run"
             closed += close_stale_runs(tracker, [run.info.run_id], reason)
     return closed

@@ -32,17 +32,20 @@ from pipeline.record_names import (
     TRIAL_NUMBER_TAG,
     TRIAL_STATE_TAG,
     WORKER_ATTR,
+    WORKER_STARTED_ATTR,
 )
+from pipeline.records.locks import process_started
 from pipeline.records.tracking import RunRecorder, Tracker
+from pipeline.run_record import close_run, start_record
 from pipeline.search.confirm import repeat_metrics, repeat_seeds
 from pipeline.search.constraints import limits_of
 from pipeline.search.outcomes import Outcome
 from pipeline.search.pruning import TrialPruning
 from pipeline.search.space import apply, suggest
-from pipeline.setup.config import Config
+from pipeline.setup.config import Config, network_seed
 from pipeline.setup.data import Dataset
 from pipeline.setup.reference import BIAS_VARIANCE
-from pipeline.training import RunResult, close_run, network_seed, start_record, train_and_record
+from pipeline.training import RunResult, train_and_record
 
 
 class NonFiniteMetricError(ArithmeticError):
@@ -120,6 +123,7 @@ class Objective:
         self.tracker = tracker
         self.parent_run_id = parent_run_id
         self.host = socket.gethostname()
+        self.started = process_started(os.getpid()) or ""  # "": /proc cannot say; the pid alone decides
         self.on_start = on_start
 
     def trial_values(self, trial: optuna.Trial) -> dict[str, object]:
@@ -145,6 +149,7 @@ class Objective:
         # Who runs the trial: lets the next start on this machine fail it at once if this process dies.
         with critical():
             trial.set_user_attr(WORKER_ATTR, f"{self.host}:{os.getpid()}")
+            trial.set_user_attr(WORKER_STARTED_ATTR, self.started)
         values = self.trial_values(trial)
         config = self.trial_config(trial, values)
         name = trial_name(trial.number, values)

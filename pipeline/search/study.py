@@ -1,10 +1,8 @@
-"""The Optuna side of a sweep: storage, sampler, pruner, creating or resuming the study, the budget,
-and recovering trials whose worker died.
+"""The Optuna side of a sweep: storage, creating or resuming the study, starting points and the budget
+(trials whose worker died are ``search/recovery.py``'s).
 """
 
 import json
-import os
-import socket
 import time
 from typing import Any
 
@@ -14,28 +12,18 @@ from optuna.trial import TrialState
 
 from pipeline.errors import ConfigError
 from pipeline.record_names import (
-    FAILURE_ATTR,
-    OUTCOME_ATTR,
-    RETRY_OF_ATTR,
-    RUN_ID_ATTR,
     SETTINGS_ATTR,
     STOPPED_ATTR,
-    WORKER_ATTR,
 )
 from pipeline.records.locks import StoreLock, create_atomically, enable_wal
-from pipeline.records.tracking import process_alive
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.search.constraints import feasible
 from pipeline.search.outcomes import uses_budget
+from pipeline.search.recovery import heartbeat_timing, retry_trial
 from pipeline.search.samplers import pruner, quiet_experimental, sampler
 from pipeline.search.space import load_points, point_problem
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
-
-HEARTBEAT_SECONDS = 10  # a live worker writes a heartbeat this often
-GRACE_SECONDS = 60  # a trial on another machine without heartbeat for this long is failed and retried
-GRACE_VARIABLE = "DEEPSWEEP_HEARTBEAT_GRACE"  # overrides GRACE_SECONDS (tests, slow networks)
-MAX_RETRIES = 2  # a trial whose worker died is retried this many times with the same parameters
 
 
 class StudyMismatchError(ConfigError):
@@ -46,20 +34,6 @@ def _create_schema(url: str) -> None:
     """Optuna's tables in a new SQLite file (its engine closed again before the file is renamed)."""
     rdb = RDBStorage(url)
     rdb.engine.dispose()
-
-
-def heartbeat_timing() -> tuple[int, int]:
-    """``(heartbeat interval, grace)`` in seconds: the defaults, or the grace DEEPSWEEP_HEARTBEAT_GRACE
-    gives with a heartbeat at least six times as often, so that a live worker is never taken for dead."""
-    text = os.environ.get(GRACE_VARIABLE, "").strip()
-    if not text:
-        return HEARTBEAT_SECONDS, GRACE_SECONDS
-    if not text.isdigit() or not 2 <= int(text) <= 86_400:
-        raise ConfigError(
-            f"{GRACE_VARIABLE}={text!r} is not allowed; expected whole seconds from 2 to 86400 (unset: {GRACE_SECONDS})"
-        )
-    grace = int(text)
-    return max(1, min(HEARTBEAT_SECONDS, grace // 6)), grace
 
 
 def storage(url: str) -> RDBStorage:
@@ -274,86 +248,3 @@ def used_budget(study: optuna.Study) -> int:
     """Trials that count toward ``search.n_trials``: running or ended, except those that did not use
     budget (``Outcome.uses_budget``); waiting ones (retries, enqueued points) count once they run."""
     return sum(uses_budget(trial) for trial in study.get_trials(deepcopy=False))
-
-
-def dead_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """RUNNING trials started on this machine by a process that no longer exists."""
-    host = socket.gethostname()
-    dead = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker_host, _, pid = str(trial.user_attrs.get(WORKER_ATTR, "")).rpartition(":")
-        if worker_host == host and pid.isdigit() and not process_alive(int(pid)):
-            dead.append(trial)
-    return dead
-
-
-# User attributes that describe one attempt, not the trial: a retry starts without them (a stale
-# ``worker`` would make the retry itself look dead until its objective starts).
-ATTEMPT_ATTRS = (WORKER_ATTR, RUN_ID_ATTR, OUTCOME_ATTR, FAILURE_ATTR)
-
-
-def running_on_other_hosts(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """RUNNING trials of workers on other machines: any of them may yet die, which only the heartbeat
-    grace can tell, so a worker that found the budget used up waits for them before it leaves."""
-    host = socket.gethostname()
-    return [
-        trial
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        if str(trial.user_attrs.get(WORKER_ATTR, "")).rpartition(":")[0] != host
-    ]
-
-
-def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    """Enqueue a failed trial again with the same parameters and seed, at most ``MAX_RETRIES`` times."""
-    history = [*trial.system_attrs.get("retry_history", []), trial.number]
-    if len(history) > MAX_RETRIES:
-        return
-    study.add_trial(
-        optuna.create_trial(
-            state=TrialState.WAITING,
-            params=trial.params,
-            distributions=trial.distributions,
-            user_attrs={
-                **{key: value for key, value in trial.user_attrs.items() if key not in ATTEMPT_ATTRS},
-                RETRY_OF_ATTR: trial.number,
-            },
-            system_attrs={"failed_trial": history[0], "retry_history": history},
-        )
-    )
-
-
-UNCLAIMED_SECONDS = 300  # a RUNNING trial that names no worker this long after it started is dead
-
-
-def fail_stale_trials(study: optuna.Study, rdb: RDBStorage) -> None:
-    """Fail, and retry, trials whose worker (on any machine) sent no heartbeat for the grace period.
-
-    Optuna does this only as a worker starts a trial; a sweep whose budget is used up by such a
-    trial would never start one, so the sweep asks for it itself. Optuna never finds stale a trial
-    with no heartbeat at all (its worker was killed between creating it and its first heartbeat);
-    such a trial names no worker either, since a live one names itself once its sampler has chosen
-    (milliseconds; seconds for a large GP study): after ``UNCLAIMED_SECONDS`` (at least three graces)
-    without a worker, it is failed and retried here.
-    """
-    with quiet_experimental():
-        optuna.storages.fail_stale_trials(study)
-    _, grace = heartbeat_timing()
-    limit, now = max(3 * grace, UNCLAIMED_SECONDS), time.time()
-    unclaimed = [
-        trial
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        if WORKER_ATTR not in trial.user_attrs
-        and trial.datetime_start is not None
-        and now - trial.datetime_start.timestamp() > limit
-    ]
-    fail_and_retry(study, rdb, unclaimed)
-
-
-def fail_and_retry(study: optuna.Study, rdb: RDBStorage, trials: list[optuna.trial.FrozenTrial]) -> None:
-    """Fail trials whose worker died and enqueue each again with the same parameters."""
-    for trial in trials:
-        try:
-            rdb.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # another process got there first
-        retry_trial(study, rdb.get_trial(trial._trial_id))

@@ -19,26 +19,23 @@ from pipeline.records.champion import crown
 from pipeline.records.tracking import (
     STATUS_FAILED,
     STATUS_FINISHED,
-    STATUS_KILLED,
     RunRecorder,
     Tracker,
     download_artifact,
     environment_tags,
-    fail_abandoned_models,
     metric_histories,
     register_model,
     registered_version,
-    remove_partial_files,
     reopen_run,
 )
 from pipeline.records.uris import mask_password
 from pipeline.search.advice import advise
 from pipeline.search.constraints import describe_infeasible, feasible
 from pipeline.search.evidence import evidence_of
-from pipeline.search.outcomes import Outcome, outcome_of
+from pipeline.search.outcomes import outcome_of
+from pipeline.search.recovery import recover
 from pipeline.search.samplers import choose_pruner, choose_sampler
 from pipeline.search.space import parameter_names
-from pipeline.search.study import dead_trials, fail_and_retry, fail_stale_trials
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import final_metrics
@@ -51,17 +48,14 @@ from pipeline.record_names import (
     BEST_RUN_TAG,
     BEST_TRIAL_TAG,
     KIND_TAG,
-    OUTCOME_TAG,
     PARENT_ATTR,
     REGISTERED_TAG,
     RUN_ID_ATTR,
     SEED_VALUES_ATTR,
     STOPPED_ATTR,
     STUDY_TAG,
-    TRIAL_NUMBER_TAG,
-    TRIAL_STATE_TAG,
 )
-from pipeline.training import config_yaml, log_learning_curves, log_network_model
+from pipeline.run_record import config_yaml, log_learning_curves, log_network_model
 
 LEADERBOARD_SIZE = 10
 
@@ -90,80 +84,6 @@ def parent_run(
     recorder.log_text(config_yaml(config), "config.yaml")
     study.set_user_attr(PARENT_ATTR, recorder.run_id)
     return recorder
-
-
-def recover(study: optuna.Study, rdb: RDBStorage, tracker: Tracker) -> None:
-    """Fail (and retry) trials whose worker died (on this machine: its pid is gone; elsewhere: no
-    heartbeat for the grace period), give every ended trial's run its trial's status, and mark
-    FAILED the logged models that a killed process left PENDING."""
-    fail_and_retry(study, rdb, dead_trials(study))
-    fail_stale_trials(study, rdb)
-    reconcile(study, tracker)
-    fail_abandoned_models(tracker)
-    remove_partial_files(tracker)
-
-
-REASONS = {
-    Outcome.DIED: "the worker running this trial died (killed, out of memory, or its record could not be written)",
-    Outcome.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM)",
-}
-
-
-def reconcile(study: optuna.Study, tracker: Tracker) -> None:
-    """Make every ended trial's run mirror it (``Outcome.run_status``), whatever stopped what.
-
-    A killed worker leaves its run RUNNING; a kill while a model is being logged, or a store write
-    that failed after the run was closed, can leave a run whose status says otherwise than its trial;
-    a trial interrupted before its run existed has none. Each trial ends with exactly one run whose
-    status is the one its outcome maps to (runs are found by their ``trial_number`` tag under the
-    study's parent run, so a trial whose ``mlflow_run_id`` could not be stored is still found).
-    """
-    parent_id = study.user_attrs.get(PARENT_ATTR)
-    if parent_id is None:
-        return
-    runs: dict[str, list] = {}
-    for run in tracker.search(f"tags.`mlflow.parentRunId` = '{parent_id}'"):
-        runs.setdefault(run.data.tags.get(TRIAL_NUMBER_TAG, ""), []).append(run)
-    for trial in study.get_trials(deepcopy=False):
-        outcome = outcome_of(trial)
-        if outcome is None:
-            continue  # running or waiting: its worker owns the run
-        found = runs.get(str(trial.number), [])
-        if not found:
-            recorder = tracker.start_run(
-                f"trial-{trial.number} [{outcome.label}]",
-                {KIND_TAG: "trial", STUDY_TAG: study.study_name, TRIAL_NUMBER_TAG: str(trial.number)},
-                parent_run_id=parent_id,
-            )
-            recorder.add_tags({TRIAL_STATE_TAG: outcome.state.name, OUTCOME_TAG: outcome.label})
-            recorder.finish(outcome.run_status, f"{REASONS.get(outcome, outcome.value.meaning)} before its run existed")
-            continue
-        for run in found:
-            if run.info.status != outcome.run_status:
-                reason = None if outcome.run_status == STATUS_FINISHED else REASONS.get(outcome, outcome.value.meaning)
-                recorder = tracker.recorder(run.info.run_id)
-                # The tags repeat the outcome: a worker killed after tagging its run ``complete`` died.
-                recorder.add_tags({TRIAL_STATE_TAG: outcome.state.name, OUTCOME_TAG: outcome.label})
-                recorder.finish(outcome.run_status, reason)
-
-
-def interrupted(
-    study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunRecorder, error: BaseException
-) -> None:
-    """Ctrl-C or SIGTERM: close what the workers could not, and mark the parent KILLED."""
-    fail_and_retry(study, rdb, dead_trials(study))
-    reconcile(study, tracker)
-    parent.finish(STATUS_KILLED, f"interrupted ({type(error).__name__}); run the same command to resume")
-    print(f"{type(error).__name__}: the sweep stopped; run the same command to resume it", file=sys.stderr)
-
-
-def crashed(study: optuna.Study, rdb: RDBStorage, tracker: Tracker, parent: RunRecorder, error: BaseException) -> None:
-    """A trial hit a bug (or a write failed): close what can be closed; the caller re-raises ``error``."""
-    try:
-        reconcile(study, tracker)
-        parent.finish(STATUS_FAILED, f"{type(error).__name__}: {error}")
-    except Exception as also:  # the store may be what failed; the original error is the one to report
-        print(f"could not close the parent run: {also}", file=sys.stderr)
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:

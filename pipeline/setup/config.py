@@ -165,6 +165,11 @@ class Config:
     new_study: bool = False  # archive an existing study of this name (<name>-archived-<time>) and start afresh
 
 
+def network_seed(config: Config) -> int:
+    """The seed of initialization and mini-batch order: ``train.seed``, or the root seed."""
+    return config.seed if config.train.seed is None else config.train.seed
+
+
 def register_schemas() -> None:
     """Register the root schema in Hydra's ConfigStore; its typed fields type every group's YAML.
 

@@ -36,9 +36,9 @@ OVERRIDES = (
     "pruner.options.n_startup_trials=2",
     "pruner.options.n_warmup_steps=1",
 )
-VARYING_TAGS = {"git_commit", "host", "pid", "train_seconds", "mlflow.parentRunId", "mlflow.user"}
-VARYING_USER_ATTRS = {"worker", "mlflow_run_id"}
-VARYING_COLUMNS = {"duration", "datetime_start", "datetime_complete", "worker"}
+VARYING_TAGS = {"git_commit", "host", "pid", "pid_started", "train_seconds", "mlflow.parentRunId", "mlflow.user"}
+VARYING_USER_ATTRS = {"worker", "worker_started", "mlflow_run_id"}
+VARYING_COLUMNS = {"duration", "datetime_start", "datetime_complete", "worker", "worker_started"}
 RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")
 
 

@@ -40,23 +40,9 @@ def uses_budget(trial: FrozenTrial) -> bool:
     return trial.state == TrialState.FAIL and trial.user_attrs.get("outcome") in USES_BUDGET
 
 
-def check(
-    folder: Path,
-    study_name: str,
-    n_trials: int | None,
-    *,
-    experiment: str,
-    registered: bool = True,
-    secrets: tuple[str, ...] = (),
-    printed: str = "",
-) -> optuna.Study:
-    """Assert every invariant for the stores under ``folder/mlruns``; returns the study."""
-    mlruns = folder / "mlruns"
-    for database in (mlruns / "optuna.db", mlruns / "mlflow.db"):
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-            assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok", database
-    study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{mlruns / 'optuna.db'}")
-    client = MlflowClient(f"sqlite:///{mlruns / 'mlflow.db'}")
+def check_records(study: optuna.Study, client: MlflowClient, n_trials: int | None, *, experiment: str) -> None:
+    """The invariants of any pair of stores (SQLite files or servers): one run per trial mirroring its state,
+    nothing left RUNNING or WAITING, the parent run closed, the budget exact."""
     parent_id = study.user_attrs["mlflow_parent_run_id"]
     experiment_id = client.get_experiment_by_name(experiment).experiment_id
     children: dict[str, list] = {}
@@ -74,9 +60,30 @@ def check(
     if n_trials is not None:
         used = sum(uses_budget(t) for t in trials)
         assert used == n_trials, f"{used} trials used budget, expected exactly {n_trials}"
+
+
+def check(
+    folder: Path,
+    study_name: str,
+    n_trials: int | None,
+    *,
+    experiment: str,
+    registered: bool = True,
+    secrets: tuple[str, ...] = (),
+    printed: str = "",
+) -> optuna.Study:
+    """Assert every invariant for the stores under ``folder/mlruns``; returns the study."""
+    mlruns = folder / "mlruns"
+    for database in (mlruns / "optuna.db", mlruns / "mlflow.db"):
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok", database
+    study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{mlruns / 'optuna.db'}")
+    client = MlflowClient(f"sqlite:///{mlruns / 'mlflow.db'}")
+    check_records(study, client, n_trials, experiment=experiment)
     partial = [p for p in mlruns.rglob("*") if p.is_file() and (".partial" in p.parts or p.name.startswith(".partial"))]
     assert not partial, f"half-written files left: {partial}"
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    complete = [t for t in study.get_trials() if t.state == TrialState.COMPLETE]
+    experiment_id = client.get_experiment_by_name(experiment).experiment_id
     if registered and complete:
         best_run = study.best_trial.user_attrs["mlflow_run_id"]
         versions = client.search_model_versions(f"run_id = '{best_run}'")

@@ -230,7 +230,7 @@ def mlflow_server(folder: Path, backend_store_uri: str | None = None, auth: bool
 # ----- the heartbeat grace ---------------------------------------------------------------------------
 def heartbeat_env(grace: int) -> dict[str, str]:
     """The environment that gives a command (and the worker processes it spawns) a heartbeat grace of
-    ``grace`` seconds, read by pipeline/search/study.py (a heartbeat every ``grace // 6`` s, at least 1)."""
+    ``grace`` seconds, read by pipeline/search/recovery.py (a heartbeat every ``grace // 6`` s, at least 1)."""
     return {"DEEPSWEEP_HEARTBEAT_GRACE": str(grace)}
 
 

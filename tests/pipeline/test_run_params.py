@@ -6,9 +6,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from pipeline.preflight import load_config
+from pipeline.run_record import run_params
 from pipeline.setup.config import register_schemas
 from pipeline.setup.data import load
-from pipeline.training import run_params
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 DATASET_ONLY = {"dataset_path", "target", "test_fraction", "n_samples", "noise"}

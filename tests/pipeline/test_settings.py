@@ -21,10 +21,11 @@ from models.settings import applied
 from pipeline.errors import ConfigError
 from pipeline.preflight import load_config, validate
 from pipeline.rerun import read_logged
+from pipeline.run_record import run_params
 from pipeline.search.space import PLAIN_NAMES, config_path
 from pipeline.setup.config import Config, ModelConfig, TrainConfig
 from pipeline.setup.data import load
-from pipeline.training import build_network, run_params
+from pipeline.training import build_network
 
 OLD = Path(__file__).parent / "data" / "records_before_settings"
 SECTIONS = (("model", Architecture, ModelConfig), ("train", FitSettings, TrainConfig))

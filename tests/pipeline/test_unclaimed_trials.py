@@ -7,6 +7,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from pipeline.search import recovery
 from pipeline.search import study as studies
 
 
@@ -31,15 +32,15 @@ def states(tmp_path: Path, *trials: FrozenTrial) -> list[str]:
     study = optuna.create_study(storage=rdb, study_name="s")
     for trial in trials:
         study.add_trial(trial)
-    studies.fail_stale_trials(study, rdb)
+    recovery.fail_stale_trials(study, rdb)
     return [t.state.name for t in study.get_trials()]
 
 
 def test_an_old_trial_no_worker_claimed_is_failed_and_retried(tmp_path: Path) -> None:
-    assert states(tmp_path, running_trial(studies.UNCLAIMED_SECONDS + 60)) == ["FAIL", "WAITING"]
+    assert states(tmp_path, running_trial(recovery.UNCLAIMED_SECONDS + 60)) == ["FAIL", "WAITING"]
 
 
 def test_a_young_unclaimed_trial_or_a_claimed_one_is_left_to_its_worker(tmp_path: Path) -> None:
     young = running_trial(5)
-    claimed = running_trial(studies.UNCLAIMED_SECONDS + 60, worker="elsewhere:12")  # the heartbeat decides
+    claimed = running_trial(recovery.UNCLAIMED_SECONDS + 60, worker="elsewhere:12")  # the heartbeat decides
     assert states(tmp_path, young, claimed) == ["RUNNING", "RUNNING"]

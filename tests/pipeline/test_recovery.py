@@ -1,0 +1,155 @@
+"""The dead-worker protocol (pipeline/search/recovery.py) in-process: a real study storage, a fake recorder.
+
+The subprocess kills of tests/e2e (test_faults, test_hosts) remain the outer proof; these pin each rule down
+in milliseconds: which trials are dead, how a retry is made, and how runs are made to mirror their trials.
+"""
+
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from pipeline.record_names import (
+    PARENT_ATTR,
+    RETRY_OF_ATTR,
+    RUN_ID_ATTR,
+    TRIAL_NUMBER_TAG,
+    WORKER_ATTR,
+    WORKER_STARTED_ATTR,
+)
+from pipeline.records.locks import process_started
+from pipeline.records.tracking import STATUS_FINISHED, STATUS_KILLED
+from pipeline.search import recovery
+from pipeline.search import study as studies
+from pipeline.search.outcomes import Outcome
+
+HERE = f"{socket.gethostname()}:{os.getpid()}"
+# The storage has heartbeats on (as every sweep's); these trials are made by hand, not by Study.optimize.
+pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
+
+
+def _study(tmp_path: Path) -> tuple[optuna.Study, optuna.storages.RDBStorage]:
+    rdb = studies.storage(f"sqlite:///{tmp_path}/optuna.db")
+    return optuna.create_study(storage=rdb, study_name="s"), rdb
+
+
+def _running(study: optuna.Study, **attrs: object) -> None:
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+
+
+def _dead_pid() -> int:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+
+@pytest.mark.parametrize(
+    ("attrs", "dead"),
+    [
+        ({WORKER_ATTR: HERE, WORKER_STARTED_ATTR: process_started(os.getpid())}, False),  # this very process
+        ({WORKER_ATTR: HERE}, False),  # an older trial: the pid alone decides
+        # the pid is alive, but it is another process than the one that started the trial (a restarted
+        # container reusing pids): dead at once, not after the heartbeat grace
+        ({WORKER_ATTR: HERE, WORKER_STARTED_ATTR: "another-boot/12"}, True),
+        ({WORKER_ATTR: f"{socket.gethostname()}:{_dead_pid()}"}, True),
+        ({WORKER_ATTR: "elsewhere:1"}, False),  # another machine: its heartbeat decides
+    ],
+)
+def test_which_running_trials_are_dead(tmp_path: Path, attrs: dict, dead: bool) -> None:
+    study, _ = _study(tmp_path)
+    _running(study, **attrs)
+    assert [t.number for t in recovery.dead_trials(study)] == ([0] if dead else [])
+
+
+def test_a_dead_trial_is_failed_and_retried_with_its_parameters_at_most_twice(tmp_path: Path) -> None:
+    study, rdb = _study(tmp_path)
+    _running(study, **{WORKER_ATTR: "h:1", WORKER_STARTED_ATTR: "b/1", RUN_ID_ATTR: "r0", "train_seed": 7})
+    for attempt in range(recovery.MAX_RETRIES + 1):
+        recovery.fail_and_retry(study, rdb, [study.get_trials()[-1]])
+        waiting = study.get_trials(states=(TrialState.WAITING,))
+        if attempt == recovery.MAX_RETRIES:
+            assert not waiting  # given up: the trial stays FAIL
+            break
+        (retry,) = waiting
+        assert retry.params == study.trials[0].params
+        assert retry.user_attrs == {"train_seed": 7, RETRY_OF_ATTR: study.trials[-2].number}  # no attempt attrs
+        trial = study.ask()  # the retry starts
+        assert trial.number == retry.number
+    assert [t.state for t in study.trials].count(TrialState.FAIL) == recovery.MAX_RETRIES + 1
+
+
+@dataclass
+class FakeRun:
+    run_id: str
+    status: str
+    trial: int
+
+    @property
+    def info(self) -> "FakeRun":
+        return self
+
+    @property
+    def data(self) -> "FakeRun":
+        return self
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {TRIAL_NUMBER_TAG: str(self.trial)}
+
+
+@dataclass
+class FakeRecorder:
+    run_id: str
+    closed: dict[str, tuple[str, str | None]]
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def add_tags(self, tags: dict[str, str]) -> None:
+        self.tags.update(tags)
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        self.closed[self.run_id] = (status, reason)
+
+
+@dataclass
+class FakeTracker:
+    """What ``reconcile`` asks of a ``Tracker``: the study's runs, and recorders to close them."""
+
+    runs: list[FakeRun]
+    closed: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    started: list[str] = field(default_factory=list)
+
+    def search(self, filter_string: str) -> list[FakeRun]:
+        assert "parent-run" in filter_string
+        return self.runs
+
+    def recorder(self, run_id: str) -> FakeRecorder:
+        return FakeRecorder(run_id, self.closed)
+
+    def start_run(self, name: str, tags: dict[str, str], parent_run_id: str) -> FakeRecorder:
+        self.started.append(name)
+        return FakeRecorder(f"new-{tags[TRIAL_NUMBER_TAG]}", self.closed)
+
+
+def test_every_ended_trial_gets_exactly_one_run_with_its_status(tmp_path: Path) -> None:
+    study, _ = _study(tmp_path)
+    study.set_user_attr(PARENT_ATTR, "parent-run")
+    distribution = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    complete = study.ask(distribution)
+    study.tell(complete, 0.5)  # its worker died after telling Optuna, before closing its run
+    failed = study.ask(distribution)
+    study.tell(failed, state=TrialState.FAIL)  # its worker died before its run existed
+    study.ask(distribution)  # still running: its worker owns the run
+    tracker = FakeTracker([FakeRun("run-0", "RUNNING", 0), FakeRun("run-2", "RUNNING", 2)])
+    recovery.reconcile(study, tracker)
+    assert tracker.closed["run-0"] == (STATUS_FINISHED, None)
+    # a FAIL without a recorded reason is a worker that died: KILLED, as MLflow draws a crash
+    assert tracker.closed["new-1"] == (STATUS_KILLED, f"{recovery.REASONS[Outcome.DIED]} before its run existed")
+    assert "run-2" not in tracker.closed and tracker.started == ["trial-1 [died]"]
