@@ -60,14 +60,7 @@ def gradient_check(
     theta = {key: np.array(value, dtype=np.float64) for key, value in parameters.items()}
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
-    n_hidden = len(activations) - 1
-    keep_probs = check_keep_prob(keep_prob, n_hidden)
-    dropout = None
-    if any(p < 1.0 for p in keep_probs):
-        if masks is None:
-            layer_dims = [X.shape[0]] + [theta[f"W{l}"].shape[0] for l in range(1, n_hidden + 2)]
-            masks = draw_masks(layer_dims, X.shape[1], keep_probs, np.random.default_rng(0) if rng is None else rng)
-        dropout = Dropout(keep_probs, FixedMasks(masks))
+    dropout = _fixed_dropout(theta, X.shape, len(activations) - 1, keep_prob, masks, rng)
     batch_norm = BatchNorm(batch_norm_epsilon) if "gamma1" in theta else None
 
     def cost() -> float:
@@ -91,3 +84,22 @@ def gradient_check(
             approx[i] = (plus - minus) / (2 * epsilon)
         gradapprox.append(approx)
     return relative_difference(np.concatenate(grad), np.concatenate(gradapprox))
+
+
+def _fixed_dropout(
+    theta: dict[str, np.ndarray],
+    x_shape: tuple[int, int],
+    n_hidden: int,
+    keep_prob: float | Sequence[float],
+    masks: Sequence[np.ndarray] | None,
+    rng: np.random.Generator | None,
+) -> Dropout | None:
+    """Dropout with masks held fixed across every cost the check evaluates (``masks``, or drawn once from
+    ``rng``); ``None`` when every keep probability is 1. ``x_shape`` is ``X``'s ``(n_x, m)``."""
+    keep_probs = check_keep_prob(keep_prob, n_hidden)
+    if not any(p < 1.0 for p in keep_probs):
+        return None
+    if masks is None:
+        layer_dims = [x_shape[0]] + [theta[f"W{l}"].shape[0] for l in range(1, n_hidden + 2)]
+        masks = draw_masks(layer_dims, x_shape[1], keep_probs, np.random.default_rng(0) if rng is None else rng)
+    return Dropout(keep_probs, FixedMasks(masks))

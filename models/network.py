@@ -114,6 +114,11 @@ class DeepNetwork:
             raise ValueError("X contains NaN or infinity; clean or impute the data first")
         return X
 
+    def _as_data(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` ``(n_x, m)`` and ``Y`` ``(n_L, m)`` checked and converted (``_as_inputs``, ``_as_targets``)."""
+        X = self._as_inputs(X)
+        return X, self._as_targets(Y, X.shape[1])
+
     def _as_targets(self, Y: np.ndarray, m: int) -> np.ndarray:
         """Targets in the network's layout ``(n_L, m)``; softmax labels ``(1, m)`` become one-hot."""
         Y = np.asarray(Y)
@@ -178,35 +183,22 @@ class DeepNetwork:
         ``settings`` is a ``FitSettings`` (or any subclass), or its fields are given as keywords:
         ``fit(X, Y, learning_rate=0.0075, epochs=2500)``; keywords beside ``settings`` replace its fields.
 
-        ``history["cost"][e]`` is the mean of epoch ``e``'s mini-batch costs (with the full batch,
-        the cost of the parameters after ``e`` updates, as the course prints it), and
-        ``history["accuracy"]`` (``"rmse"`` for regression) is measured on the same forward passes
-        (so with dropout's masks and batch norm's batch statistics).
-        With ``validation=(X_val, Y_val)``, ``val_cost`` and ``val_accuracy`` are measured after
-        each epoch's updates, without the L2 term, dropout, or batch statistics (running ones instead).
-        With mini-batches the L2 term of each step is
-        ``l2/(2·m_batch)·Σ‖W‖²``, as each batch's cost (so λ acts per batch, as in scikit-learn).
-        ``callback(epoch, metrics)`` runs after every epoch; a truthy return
-        stops training, and what it raises propagates. Raises ``DivergenceError`` when the cost or a
-        parameter stops being finite.
-
-        Optimizers (``OPTIMIZERS``) take the settings their constructors name: ``momentum`` the course's β;
-        ``rmsprop`` ``beta2`` and ``epsilon``; ``adam`` ``beta1``, ``beta2`` and ``epsilon``; the others are
-        ignored. A ``decay`` (a key of ``LR_DECAYS``) sets the learning rate of each epoch with the course's
-        timing (see ``models.schedules``); then ``history["learning_rate"]`` (and the callback's metrics) hold
-        the rate each epoch trained at. ``batch_order="course"`` reproduces the optimization assignment's
-        ``random_mini_batches`` with seeds 11, 12, ... (see ``models.mini_batches``).
+        ``history["cost"][e]`` is the mean of epoch ``e``'s mini-batch costs (with the full batch, the cost of
+        the parameters after ``e`` updates, as the course prints it), and ``history["accuracy"]`` (``"rmse"`` for
+        regression) is measured on the same forward passes (so with dropout's masks and batch norm's batch
+        statistics). With ``validation=(X_val, Y_val)``, ``val_cost`` and ``val_accuracy`` are measured after each
+        epoch's updates, without the L2 term, dropout, or batch statistics (running ones instead). With
+        mini-batches the L2 term of each step is ``l2/(2·m_batch)·Σ‖W‖²``, as each batch's cost (so λ acts per
+        batch, as in scikit-learn). ``callback(epoch, metrics)`` runs after every epoch; a truthy return stops
+        training, and what it raises propagates. Raises ``DivergenceError`` when the cost or a parameter stops
+        being finite.
+        With a ``decay``, ``history["learning_rate"]`` (and the callback's metrics) hold the rate of each epoch.
         """
-        if settings is None:
-            settings = FitSettings(**fields)
-        elif fields:
-            settings = dataclasses.replace(settings, **fields)
+        settings = FitSettings(**fields) if settings is None else dataclasses.replace(settings, **fields)
         check(settings, FitSettings)
-        X = self._as_inputs(X)
-        Y = self._as_targets(Y, X.shape[1])
+        X, Y = self._as_data(X, Y)
         if validation is not None:
-            X_val = self._as_inputs(validation[0])
-            Y_val = self._as_targets(validation[1], X_val.shape[1])
+            X_val, Y_val = self._as_data(*validation)
         # The targets' class indices are the same every epoch: find them once, not once per batch.
         labels = Y.argmax(axis=0) if self.output == "softmax" else None
         step = make_optimizer(settings.optimizer, self.parameters, **vars(settings))

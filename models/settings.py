@@ -107,7 +107,14 @@ class NetworkSpec(Architecture):
 
 @dataclass(kw_only=True)
 class FitSettings:
-    """How ``DeepNetwork.fit`` trains; the defaults are the course's (full-batch gradient descent)."""
+    """How ``DeepNetwork.fit`` trains; the defaults are the course's (full-batch gradient descent).
+
+    Optimizers (``OPTIMIZERS``) take the settings their constructors name: ``momentum`` the course's β;
+    ``rmsprop`` ``beta2`` and ``epsilon``; ``adam`` ``beta1``, ``beta2`` and ``epsilon``; the others are ignored.
+    A ``decay`` (a key of ``LR_DECAYS``) sets the learning rate of each epoch with the course's timing (see
+    ``models.schedules``). ``batch_order="course"`` reproduces the optimization assignment's
+    ``random_mini_batches`` with seeds 11, 12, ... (see ``models.mini_batches``).
+    """
 
     optimizer: str = setting("gd", rule=OPTIMIZERS)  # gd, momentum, rmsprop, adam
     learning_rate: float = setting(rule=Range(0.0, 1e6, low_open=True))

@@ -31,6 +31,8 @@ from pipeline.setup.config import Config, check_override_keys, register_schemas
 # refused override need only Hydra and the config, and answer in a fraction of a second
 # (docs/BENCHMARKS.md, time to an answer).
 if TYPE_CHECKING:
+    import optuna
+
     from pipeline.search.workers import Worker
 
 register_schemas()
@@ -52,7 +54,6 @@ def sweep(config: Config) -> int:
 
 def _sweep(config: Config, workers: list[Worker]) -> int:
     import optuna
-    from optuna.trial import TrialState
     from threadpoolctl import threadpool_limits
 
     from pipeline.records.locks import StoreLock
@@ -61,21 +62,15 @@ def _sweep(config: Config, workers: list[Worker]) -> int:
     from pipeline.search import summary
     from pipeline.search.progress import Progress
     from pipeline.search.recovery import crashed, interrupted, recover
-    from pipeline.search.workers import WorkerFailedError, run_worker, run_workers
+    from pipeline.search.workers import WorkerFailedError, run_all
     from pipeline.setup.threads import one_blas_thread
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     dataset = prepare_sweep(config).dataset  # everything refused before any store is touched
-    # Say which stores are used: a sweep started elsewhere would silently start another study.
-    print(
-        f"stores: tracking {mask_password(absolute_sqlite_uri(config.tracking.tracking_uri, create=False))}, "
-        f"study {mask_password(absolute_sqlite_uri(config.tracking.storage, create=False))} "
-        f"(study {config.study_name!r})"
-    )
-    print(search_line(config))
+    announce(config)
+    tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
     # Initialise both stores once, here, before any worker starts (concurrent first-time schema
     # creation corrupts SQLite stores); the lock also covers other sweeps of the study starting now.
-    tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
     with StoreLock(config.tracking.storage, "init"):
         rdb = studies.storage(config.tracking.storage)
         links: dict[str, str] = {}
@@ -88,27 +83,11 @@ def _sweep(config: Config, workers: list[Worker]) -> int:
         parent = summary.parent_run(tracker, study, config, links)
         recover(study, rdb, tracker)
     at_start = studies.used_budget(study)
-    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
-    if at_start >= config.search.n_trials and not waiting:
-        print(
-            f"nothing to run: study {config.study_name!r} already has {at_start} of search.n_trials="
-            f"{config.search.n_trials} trials; raise search.n_trials to continue (e.g. "
-            f"search.n_trials={config.search.n_trials * 2}), or start afresh with new_study=true"
-        )
-    elif at_start:
-        print(f"resuming study {config.study_name!r}: {at_start} of {config.search.n_trials} trials done")
+    where_it_stands(config, study, at_start)
     deadline = time.time() + config.search.timeout if config.search.timeout else None
-    status = 0
     with Progress(config, study) as progress:
         try:
-            if config.search.workers == 1:
-                # One worker: one BLAS thread when the products are small (pipeline/setup/threads.py), else all.
-                one = one_blas_thread(config, dataset, sweep=True)
-                run_worker(config, parent.run_id, 0, deadline, one_thread=one, dataset=dataset)
-            else:
-                status = run_workers(config, parent.run_id, deadline, dataset, workers)
-                if status:  # another worker hit a bug or was killed: stop as a crash would
-                    raise WorkerFailedError(f"a worker process exited with code {status}; see its output above")
+            run_all(config, parent.run_id, deadline, dataset, workers)
         except KeyboardInterrupt as interrupt:
             progress.close()
             interrupted(study, rdb, tracker, parent, interrupt)
@@ -118,7 +97,7 @@ def _sweep(config: Config, workers: list[Worker]) -> int:
             crashed(study, rdb, tracker, parent, error)
             if isinstance(error, WorkerFailedError):
                 print(f"error: {error}", file=sys.stderr)
-                return status
+                return error.code
             raise
     # The end-of-sweep retrainings (other seeds, the data curve) train the same small networks as the trials.
     with (
@@ -132,7 +111,33 @@ def _sweep(config: Config, workers: list[Worker]) -> int:
             raise
     ran = studies.used_budget(study) - at_start
     print(f"this run: {ran} trials; the study: {studies.used_budget(study)} of {config.search.n_trials}")
-    return status or code
+    return code
+
+
+def announce(config: Config) -> None:
+    """Say which stores are used (a sweep started elsewhere would silently start another study) and how it
+    searches."""
+    print(
+        f"stores: tracking {mask_password(absolute_sqlite_uri(config.tracking.tracking_uri, create=False))}, "
+        f"study {mask_password(absolute_sqlite_uri(config.tracking.storage, create=False))} "
+        f"(study {config.study_name!r})"
+    )
+    print(search_line(config))
+
+
+def where_it_stands(config: Config, study: optuna.Study, at_start: int) -> None:
+    """``nothing to run`` when the budget is used, ``resuming ...`` when the study has trials already."""
+    from optuna.trial import TrialState
+
+    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    if at_start >= config.search.n_trials and not waiting:
+        print(
+            f"nothing to run: study {config.study_name!r} already has {at_start} of search.n_trials="
+            f"{config.search.n_trials} trials; raise search.n_trials to continue (e.g. "
+            f"search.n_trials={config.search.n_trials * 2}), or start afresh with new_study=true"
+        )
+    elif at_start:
+        print(f"resuming study {config.study_name!r}: {at_start} of {config.search.n_trials} trials done")
 
 
 def search_line(config: Config) -> str:

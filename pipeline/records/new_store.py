@@ -63,16 +63,28 @@ def _open(uri: str) -> None:
 
 
 def _template() -> Path | None:
-    """The template, made first if missing; ``None`` where the cache folder cannot be written."""
+    """The template, made first if missing (or remade if damaged); ``None`` where the cache folder cannot be
+    written."""
     path = template_path()
-    if path.exists():
+    if path.exists() and _migrated(path):
         return path
     try:
+        path.unlink(missing_ok=True)  # damaged: made again below
         path.parent.mkdir(parents=True, exist_ok=True)
         create_atomically(path, _empty_schema)  # two processes racing both make a whole one; one wins
     except OSError:
         return None
     return path
+
+
+def _migrated(path: Path) -> bool:
+    """Whether ``path`` is an SQLite file with MLflow's migration table: checked with sqlite3 itself, because
+    MLflow, given a file that is not a database, retries its connection with back-off for about 90 s."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)) as connection:
+            return connection.execute("SELECT version_num FROM alembic_version").fetchone() is not None
+    except sqlite3.DatabaseError:
+        return False
 
 
 def _empty_schema(uri: str) -> None:

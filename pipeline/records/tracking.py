@@ -338,7 +338,8 @@ def remove_partial_files(tracker: Tracker) -> list[Path]:
         return []
     removed = []
     for partial in root.glob(f"*/{PARTIAL_FOLDER}/*"):
-        pid = partial.name.partition("-")[0]
+        # <pid>-<name>, or the temporary file a writer of it makes first: .<pid>-<name>.<random>.tmp
+        pid = partial.name.lstrip(".").partition("-")[0]
         if not (pid.isdigit() and process_alive(int(pid))):
             partial.unlink(missing_ok=True)
             removed.append(partial)

@@ -153,16 +153,7 @@ class Objective:
         values = self.trial_values(trial)
         config = self.trial_config(trial, values)
         name = trial_name(trial.number, values)
-        recorder = self.tracker.start_run(
-            name,
-            {
-                KIND_TAG: "trial",
-                STUDY_TAG: self.config.study_name,
-                TRIAL_NUMBER_TAG: str(trial.number),
-                **({RETRY_OF_TAG: str(trial.user_attrs[RETRY_OF_ATTR])} if RETRY_OF_ATTR in trial.user_attrs else {}),
-            },
-            parent_run_id=self.parent_run_id,
-        )
+        recorder = self.start_run(trial, name)
         metric, report_every = self.config.search.metrics[0], self.config.pruner.report_every
         multi = self.config.search.multi_objective
         last: dict[str, float] = {}
@@ -192,14 +183,7 @@ class Objective:
                 log_model=tracking.log_model == "all",
                 log_plot=tracking.log_plots == "all",
             )
-            # A training-split metric is the trained model's (final_train_*), as the course reports it;
-            # a validation metric's last epoch is measured after the last update already.
-            values = [objective_value(objective, result, last) for objective in self.config.search.metrics]
-            if self.config.search.repeats > 1:
-                values = self.repeat(trial, config, recorder, values, {**last, **result.final_metrics})
-            for objective, value in zip(self.config.search.metrics, values, strict=True):
-                if not math.isfinite(value):
-                    raise NonFiniteMetricError(f"{objective}={value} after the last epoch")
+            values = self.objective_values(trial, config, recorder, result, last)
             self.record_diagnosis(trial, result, last)
         except optuna.TrialPruned as pruned:
             epoch = int(last.get("epoch", 0))
@@ -219,6 +203,27 @@ class Objective:
             raise
         self._end(trial, recorder, Outcome.COMPLETE, None, name)
         return tuple(values) if multi else values[0]
+
+    def start_run(self, trial: optuna.Trial, name: str) -> RunRecorder:
+        """The trial's run, a child of the study's parent run (tagged with what it retries, if it does)."""
+        retry = {RETRY_OF_TAG: str(trial.user_attrs[RETRY_OF_ATTR])} if RETRY_OF_ATTR in trial.user_attrs else {}
+        tags = {KIND_TAG: "trial", STUDY_TAG: self.config.study_name, TRIAL_NUMBER_TAG: str(trial.number), **retry}
+        return self.tracker.start_run(name, tags, parent_run_id=self.parent_run_id)
+
+    def objective_values(
+        self, trial: optuna.Trial, config: Config, recorder: RunRecorder, result: RunResult, last: dict[str, float]
+    ) -> list[float]:
+        """The trial's value per objective: over ``search.repeats`` seeds when asked; refused when not finite.
+
+        A training-split metric is the trained model's (final_train_*), as the course reports it; a validation
+        metric's last epoch is measured after the last update already."""
+        values = [objective_value(objective, result, last) for objective in self.config.search.metrics]
+        if self.config.search.repeats > 1:
+            values = self.repeat(trial, config, recorder, values, {**last, **result.final_metrics})
+        for objective, value in zip(self.config.search.metrics, values, strict=True):
+            if not math.isfinite(value):
+                raise NonFiniteMetricError(f"{objective}={value} after the last epoch")
+        return values
 
     def repeat(
         self, trial: optuna.Trial, config: Config, recorder: RunRecorder, first: list[float], metrics: dict[str, float]

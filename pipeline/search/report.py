@@ -25,6 +25,7 @@ matplotlib.use("Agg")  # files only: sweeps run on machines without a screen
 import matplotlib.pyplot as plt
 import numpy as np
 import optuna
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 from optuna.trial import FrozenTrial, TrialState
@@ -121,6 +122,19 @@ def _param_names(trials: list[FrozenTrial]) -> list[str]:
 
 
 # ----- figures -----------------------------------------------------------------------------------
+def _zoom_on(axes: Axes, finals: list[float], direction: str) -> Callable[[float], float]:
+    """Zoom the y axis on the complete trials' values ``finals``; returns what puts a far worse value (a pruned
+    trial's early one) on the edge instead of off the figure."""
+    if not finals:
+        return lambda v: v
+    span = max(finals) - min(finals) or abs(max(finals)) * 0.05 or 0.05
+    maximize = direction == "maximize"
+    floor = min(finals) - (0.35 if maximize else 0.15) * span
+    ceiling = max(finals) + (0.15 if maximize else 0.35) * span
+    axes.set_ylim(floor, ceiling)
+    return (lambda v: max(v, floor)) if maximize else (lambda v: min(v, ceiling))
+
+
 def slice_figure(data: ReportInput, name: str) -> Figure:
     """The metric against one hyperparameter: complete trials as dots, pruned ones as faint crosses
     at their last reported value (an early epoch's value, not comparable to a final one)."""
@@ -136,15 +150,7 @@ def slice_figure(data: ReportInput, name: str) -> Figure:
     def x(value: object) -> float:
         return float(order.index(str(value))) if categorical else float(value)
 
-    clamp = lambda v: v  # noqa: E731
-    if complete:  # zoom on the complete trials; far worse pruned values sit on the edge
-        finals = [t.values[0] for t in complete]
-        span = max(finals) - min(finals) or abs(max(finals)) * 0.05 or 0.05
-        maximize = data.direction == "maximize"
-        floor = min(finals) - (0.35 if maximize else 0.15) * span
-        ceiling = max(finals) + (0.15 if maximize else 0.35) * span
-        axes.set_ylim(floor, ceiling)
-        clamp = (lambda v: max(v, floor)) if maximize else (lambda v: min(v, ceiling))
+    clamp = _zoom_on(axes, [t.values[0] for t in complete], data.direction)
     if pruned:
         axes.scatter(
             [x(t.params[name]) for t, _ in pruned],
@@ -564,6 +570,16 @@ def _best_html(data: ReportInput, complete: list[FrozenTrial]) -> str:
     )
 
 
+STYLE = """<style>
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }
+h1 { font-size: 1.5em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: .5em 0; } td, th { border: 1px solid #ccc; padding: .25em .6em; }
+th { background: #f3f3f3; text-align: left; } img { max-width: 100%; } .note { color: #777; }
+figure { display: inline-block; margin: .4em; vertical-align: top; } pre { background: #f6f6f6; padding: .6em; }
+.warning { background: #fff3cd; border: 1px solid #e0c060; padding: .6em; }
+</style>"""
+
+
 def _page(
     data: ReportInput,
     trials: list[FrozenTrial],
@@ -580,10 +596,7 @@ def _page(
 
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     best_html = _best_html(data, top + [t for t in complete if t not in top])
-    ranked = (
-        ", ".join(f"{name} ({i.median:.0%}, {i.low:.0%}–{i.high:.0%})" for name, i in importances.items())
-        or "not enough complete trials"
-    )
+    ranked = ", ".join(f"{n} ({i.median:.0%}, {i.low:.0%}–{i.high:.0%})" for n, i in importances.items())
     slices = "".join(f"<figure>{img(f'slice_{name}.png', f'{data.metric} against {name}')}</figure>" for name in names)
     contour_names = " × ".join((list(importances) or names)[:2])
     notes = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
@@ -595,18 +608,11 @@ def _page(
         diagnosis = diagnosis_report.section(data.advice, img, data.colour_by or next(iter(importances), None))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(data.title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }}
-h1 {{ font-size: 1.5em; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.6em; }}
-table {{ border-collapse: collapse; margin: .5em 0; }} td, th {{ border: 1px solid #ccc; padding: .25em .6em; }}
-th {{ background: #f3f3f3; text-align: left; }} img {{ max-width: 100%; }} .note {{ color: #777; }}
-figure {{ display: inline-block; margin: .4em; vertical-align: top; }} pre {{ background: #f6f6f6; padding: .6em; }}
-.warning {{ background: #fff3cd; border: 1px solid #e0c060; padding: .6em; }}
-</style></head><body>
+{STYLE}</head><body>
 <h1>{html.escape(data.title)}</h1>
 <p>{len(trials)} trials, metric <b>{html.escape(data.metric)}</b> ({data.direction}).
 Most important hyperparameters (f-ANOVA, median and 10th–90th percentile over resamples of the complete
-trials): {html.escape(ranked)}.</p>
+trials): {html.escape(ranked or "not enough complete trials")}.</p>
 {_evidence_html(data, evidence)}
 {_ranges_html(data)}
 <h2>Trial states</h2>{_states_table(trials)}

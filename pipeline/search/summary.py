@@ -15,7 +15,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from models import DeepNetwork
-from pipeline.records.champion import crown
+from pipeline.records.champion import Crowning, crown
 from pipeline.records.tracking import (
     STATUS_FAILED,
     STATUS_FINISHED,
@@ -132,28 +132,98 @@ def finish(
         print(f"{len(running)} trials are still running in other processes; the last one to finish records the summary")
         return 0
     table = trials_table(study)
+    log_table(parent, table)
+    counts = state_counts(study)
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    refused = nothing_to_publish(complete, counts)
+    if refused is not None:
+        reason, hint = refused
+        parent.finish(STATUS_FAILED, reason)
+        print(f"error: {reason}{hint}", file=sys.stderr)
+        return 1
+    best, rule = choose_best(study, config)
+    stopped = record_best(study, tracker, parent, config, best, rule, counts, len(table))
+    confirmation = confirm(study, parent, config, dataset, best)
+    advice = advise(study, tracker, parent, config, dataset, best, confirmation)
+    best_run = best.user_attrs[RUN_ID_ATTR]
+    rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
+    drawing = start_report(study, tracker, config, best, rerun, confirmation, advice)
+    try:
+        version, crowning = publish_and_crown(tracker, best, config, dataset)  # while the report is drawn
+    except BaseException:
+        drawing.cancel()
+        raise
+    report_path = write_report(drawing, study.study_name, parent, report_folder)
+    parent.finish(STATUS_FINISHED)
+    print(leaderboard(table, tracker, config, dataset))
+    print("\n".join(count_lines(study, config, counts, complete, stopped)))
+    registered = f", registered as {registry_name(config)} version {version}" if version else ""
+    shown = ", ".join(f"{m}={v:.4g}" for m, v in zip(config.search.metrics, best.values, strict=True))
+    print(f"best ({rule}): trial {best.number} (run {best_run}) {shown}{registered}")
+    if crowning is not None:
+        print(f"  served by default: {crowning.sentence(registry_name(config))}")
+    if confirmation is not None:
+        print(f"  with other seeds: {confirmation.sentence(config.search.metrics[0])}")
+    for line in advice.lines():
+        print(f"  {line}")
+    print(f"rerun it: {rerun}")
+    print(f"study report: {report_path}")
+    return 0
+
+
+def count_lines(
+    study: optuna.Study,
+    config: Config,
+    counts: dict[str, int],
+    complete: list[optuna.trial.FrozenTrial],
+    stopped: str | None,
+) -> list[str]:
+    """How the trials ended, what pruning saved, who missed the limits, and why the search stopped early."""
+    saved = evidence_of(study.get_trials(deepcopy=False), config.train.epochs).saved()
+    lines = [describe_counts(counts) + (f"; {saved}" if saved else "")]
+    if describe_infeasible(complete):
+        lines.append(f"{describe_infeasible(complete)}: the best is chosen among the others")
+    if stopped:
+        lines.append(f"stopped early: {stopped}; the budget search.n_trials={config.search.n_trials} was not used up")
+    return lines
+
+
+def log_table(parent: RunRecorder, table: pd.DataFrame) -> None:
+    """The trials table as the parent run's ``trials.csv``."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "trials.csv"
         table.to_csv(path, index=False)
         parent.log_file(path)
-    counts = state_counts(study)
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def nothing_to_publish(complete: list[optuna.trial.FrozenTrial], counts: dict[str, int]) -> tuple[str, str] | None:
+    """``(reason, hint)`` when no trial can be the best: none completed, or none meets the limits."""
     if not complete:
         reason = f"no trial completed ({describe_counts(counts)}): see the trials' failure_reason tags"
-        parent.finish(STATUS_FAILED, reason)
-        print(f"error: {reason}, or trials.csv in the parent run", file=sys.stderr)
-        return 1
+        return reason, ", or trials.csv in the parent run"
     if not any(feasible(trial) for trial in complete):
-        reason = f"no complete trial meets search.constraints: {describe_infeasible(complete)}"
-        parent.finish(STATUS_FAILED, reason)
-        print(f"error: {reason}; relax the limits or run more trials", file=sys.stderr)
-        return 1
-    best, rule = choose_best(study, config)
-    best_run = best.user_attrs[RUN_ID_ATTR]
+        return f"no complete trial meets search.constraints: {describe_infeasible(complete)}", (
+            "; relax the limits or run more trials"
+        )
+    return None
+
+
+def record_best(
+    study: optuna.Study,
+    tracker: Tracker,
+    parent: RunRecorder,
+    config: Config,
+    best: optuna.trial.FrozenTrial,
+    rule: str,
+    counts: dict[str, int],
+    n_trials: int,
+) -> str | None:
+    """The best trial, the counts and the early-stop reason on the parent run; returns that reason."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     parent.set_tags(
         {
             BEST_TRIAL_TAG: best.number,
-            BEST_RUN_TAG: best_run,
+            BEST_RUN_TAG: best.user_attrs[RUN_ID_ATTR],
             "best_params": json.dumps(best.params),
             "best_rule": rule,
             **{f"trials_{label}": count for label, count in counts.items()},
@@ -170,44 +240,22 @@ def finish(
     parent.log_metrics(
         {
             **{f"best_{metric}": value for metric, value in zip(config.search.metrics, best.values, strict=True)},
-            "n_trials": len(table),
+            "n_trials": n_trials,
         }
     )
-    confirmation = confirm(study, parent, config, dataset, best)
-    advice = advise(study, tracker, parent, config, dataset, best, confirmation)
-    rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
-    drawing = start_report(study, tracker, config, best, rerun, confirmation, advice)
-    try:
-        version = publish_best(tracker, best_run, config, dataset)  # while the report is drawn
-        crowning = None
-        if version is not None:
-            metric, direction = config.search.metrics[0], config.search.directions[0]
-            name = registry_name(config)
-            crowning = crown(tracker.client, name, version, metric, direction, best.values[0], config.study_name)
-    except BaseException:
-        drawing.cancel()
-        raise
-    report_path = write_report(drawing, study.study_name, parent, report_folder)
-    parent.finish(STATUS_FINISHED)
-    print(leaderboard(table, tracker, config, dataset))
-    saved = evidence_of(study.get_trials(deepcopy=False), config.train.epochs).saved()
-    print(describe_counts(counts) + (f"; {saved}" if saved else ""))
-    if describe_infeasible(complete):
-        print(f"{describe_infeasible(complete)}: the best is chosen among the others")
-    if stopped:
-        print(f"stopped early: {stopped}; the budget search.n_trials={config.search.n_trials} was not used up")
-    registered = f", registered as {registry_name(config)} version {version}" if version else ""
-    shown = ", ".join(f"{m}={v:.4g}" for m, v in zip(config.search.metrics, best.values, strict=True))
-    print(f"best ({rule}): trial {best.number} (run {best_run}) {shown}{registered}")
-    if crowning is not None:
-        print(f"  served by default: {crowning.sentence(registry_name(config))}")
-    if confirmation is not None:
-        print(f"  with other seeds: {confirmation.sentence(config.search.metrics[0])}")
-    for line in advice.lines():
-        print(f"  {line}")
-    print(f"rerun it: {rerun}")
-    print(f"study report: {report_path}")
-    return 0
+    return stopped
+
+
+def publish_and_crown(
+    tracker: Tracker, best: optuna.trial.FrozenTrial, config: Config, dataset: Dataset
+) -> tuple[str | None, Crowning | None]:
+    """Register the best run's model (``publish_best``) and move ``@champion`` if it is better (``crown``)."""
+    version = publish_best(tracker, best.user_attrs[RUN_ID_ATTR], config, dataset)
+    if version is None:
+        return None, None
+    metric, direction = config.search.metrics[0], config.search.directions[0]
+    name = registry_name(config)
+    return version, crown(tracker.client, name, version, metric, direction, best.values[0], config.study_name)
 
 
 def confirm(

@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 
 
 class WorkerFailedError(RuntimeError):
-    """A worker process other than this one ended with a non-zero exit code."""
+    """A worker process other than this one ended with a non-zero exit code (``code``)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"a worker process exited with code {code}; see its output above")
+        self.code = code
 
 
 def run_worker(
@@ -154,6 +158,23 @@ def start_workers(config: Config) -> list[Worker]:
     inherited locks or connections."""
     context = multiprocessing.get_context("spawn")
     return [Worker(context, config, index) for index in range(1, config.search.workers)]
+
+
+def run_all(
+    config: Config, parent_run_id: str, deadline: float | None, dataset: Dataset, workers: list[Worker]
+) -> None:
+    """Run the sweep's trials: in this process alone, or with ``workers`` (``run_workers``); raises
+    ``WorkerFailedError`` when another worker hit a bug or was killed, to stop the sweep as a crash would."""
+    from pipeline.setup.threads import one_blas_thread
+
+    if config.search.workers == 1:
+        # One worker: one BLAS thread when the products are small (pipeline/setup/threads.py), else all.
+        one = one_blas_thread(config, dataset, sweep=True)
+        run_worker(config, parent_run_id, 0, deadline, one_thread=one, dataset=dataset)
+        return
+    status = run_workers(config, parent_run_id, deadline, dataset, workers)
+    if status:
+        raise WorkerFailedError(status)
 
 
 def run_workers(

@@ -201,7 +201,7 @@ def test_a_node_that_dies_mid_trial_is_marked_down_its_task_requeued_and_its_tri
     tmp_path: Path, stores: tuple[MlflowServer, str, dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = environment(stores, monkeypatch)
-    study_name, n_trials = "iris-slurm-node-down", 15
+    study_name, n_trials = "iris-slurm-node-down", 12
     job, _ = launch(tmp_path, env, study_name, n_trials, "train.epochs=400")
     tasks = dict(line.split() for line in wait_until(
         lambda: [line for line in slurm("squeue", "-h", "-j", job, "-t", "R", "-o", "%N %A").splitlines()]
@@ -253,7 +253,7 @@ def test_scancel_of_the_whole_array_closes_every_run_and_the_same_command_resume
     tmp_path: Path, stores: tuple[MlflowServer, str, dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = environment(stores, monkeypatch)
-    study_name, n_trials = "iris-slurm-scancel", 15
+    study_name, n_trials = "iris-slurm-scancel", 12
     job, _ = launch(tmp_path, env, study_name, n_trials, "train.epochs=400")
 
     def some_done_some_running() -> bool:
@@ -274,3 +274,84 @@ def test_scancel_of_the_whole_array_closes_every_run_and_the_same_command_resume
     wait_until(lambda: job_gone(again), JOB_SECONDS, f"job array {again} to end")
     study = optuna.load_study(study_name=study_name, storage=env["STORAGE"])
     check_records(study, client, n_trials, experiment="deepsweep-iris")
+
+
+def _database_counters(url: str) -> tuple[int, int]:
+    """(transactions committed or rolled back, current connections) of the database ``url`` names."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            name = connection.execute(sqlalchemy.text("SELECT current_database()")).scalar()
+            query = "SELECT xact_commit + xact_rollback, numbackends FROM pg_stat_database WHERE datname = :n"
+            row = connection.execute(sqlalchemy.text(query), {"n": name}).one()
+            return int(row[0]), int(row[1]) - 1  # this connection left out
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.skipif(
+    os.environ.get("DEEPSWEEP_BENCH_SLURM") != "1",
+    reason="a benchmark: DEEPSWEEP_BENCH_SLURM=1 python -m pytest tests/e2e/test_slurm.py -k throughput -s",
+)
+def test_throughput_with_one_two_and_three_nodes(tmp_path: Path) -> None:
+    """Trials per minute with 1, 2 and 3 array tasks (one per node) on the same study size, and the store
+    traffic per trial: study-database transactions, its connections per worker, tracking-server requests."""
+    import json
+    import threading
+
+    n_trials = int(os.environ.get("DEEPSWEEP_BENCH_TRIALS", "24"))
+    rows = []
+    with (
+        postgres_database("deepsweep_bench_slurm_mlflow") as tracking_db,
+        postgres_database("deepsweep_bench_slurm_study") as storage,
+        mlflow_server(tmp_path / "server", backend_store_uri=tracking_db) as server,
+    ):
+        env = {**_slurm_env(), "TRACKING_URL": server.url, "STORAGE": storage}
+        for count in (1, 2, 3):
+            folder = tmp_path / f"nodes-{count}"
+            folder.mkdir()
+            study_name = f"digits-bench-{count}"
+            requests_before = server.log().count("HTTP/1.1")
+            transactions_before, _ = _database_counters(storage)
+            peak, done = [0], threading.Event()
+
+            def sample(peak: list[int] = peak, done: threading.Event = done) -> None:
+                while not done.wait(0.5):
+                    peak[0] = max(peak[0], _database_counters(storage)[1])
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            started = time.monotonic()
+            command = [
+                sys.executable, "-m", "pipeline.launch", "slurm", "--workers", str(count), *SWEEP,
+                "dataset=digits", "train.epochs=100", f"tracking.tracking_uri={server.url}",
+                f"tracking.storage={storage}", f"study_name={study_name}", f"search.n_trials={n_trials}",
+            ]  # fmt: skip
+            launched = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+            assert launched.returncode == 0, launched.stderr
+            job = re.search(r"submitted job array (\d+)", launched.stdout).group(1)
+            wait_until(lambda job=job: job_gone(job), 1200, f"job array {job}")
+            wall = time.monotonic() - started
+            done.set()
+            sampler.join()
+            trials = optuna.load_study(study_name=study_name, storage=storage).trials
+            assert sum(t.state == TrialState.COMPLETE for t in trials) == n_trials == len(trials)
+            starts = [t.datetime_start.timestamp() for t in trials]
+            ends = [t.datetime_complete.timestamp() for t in trials]
+            transactions = _database_counters(storage)[0] - transactions_before
+            requests = server.log().count("HTTP/1.1") - requests_before
+            rows.append(
+                {
+                    "nodes": count,
+                    "wall s (launch to job end)": round(wall, 1),
+                    "trials/min (first start to last end)": round(60 * n_trials / (max(ends) - min(starts)), 1),
+                    "median trial s": round(sorted(e - s for s, e in zip(starts, ends, strict=True))[n_trials // 2], 2),
+                    "study-db transactions per trial": round(transactions / n_trials, 1),
+                    "study-db connections per worker (peak)": round(peak[0] / count, 1),
+                    "tracking requests per trial": round(requests / n_trials, 1) if requests else "not logged",
+                    "load average at the end": round(os.getloadavg()[0], 1),
+                }
+            )
+    print("THROUGHPUT", json.dumps(rows, indent=1))

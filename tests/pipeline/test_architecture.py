@@ -109,3 +109,13 @@ def test_mlflow_is_reached_only_through_the_records_and_optuna_only_through_the_
     assert mlflow and all(module.startswith("pipeline.records.") for module in mlflow), sorted(mlflow)
     optuna = third_party_importers("optuna")
     assert optuna and all(m.startswith("pipeline.search.") or m == "pipeline.sweep" for m in optuna), sorted(optuna)
+
+
+def test_no_function_of_the_project_is_longer_than_sixty_lines() -> None:
+    """A function that long does several jobs; split it (docstring included in the count)."""
+    long = []
+    for file in sorted([*PIPELINE.rglob("*.py"), *(PIPELINE.parent / "models").rglob("*.py")]):
+        for node in ast.walk(ast.parse(file.read_text(), filename=str(file))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 60:
+                long.append(f"{file.relative_to(PIPELINE.parent)}:{node.lineno} {node.name}")
+    assert not long, "functions over 60 lines:\n" + "\n".join(long)

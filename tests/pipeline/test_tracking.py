@@ -70,3 +70,25 @@ def test_runs_carry_their_process_from_creation(tracker: Tracker) -> None:
 
     tags = tracker.run(tracker.start_run("process").run_id).data.tags
     assert (tags["host"], tags["pid"]) == (socket.gethostname(), str(os.getpid()))
+
+
+def test_only_the_half_written_files_of_dead_processes_are_removed(tracker: Tracker, tmp_path: Path) -> None:
+    """Another sweep starting cleans up after killed processes; the files a live one is writing stay, the
+    temporary file ``persistence.save`` makes first (``.<pid>-network.npz.<random>.tmp``) included."""
+    import os
+
+    from pipeline.records.tracking import PARTIAL_FOLDER, remove_partial_files
+
+    recorder = tracker.start_run("r", {})
+    recorder.log_text("x", "a.txt")
+    partial = Path(tracker.run(recorder.run_id).info.artifact_uri.removeprefix("file://")).parent / PARTIAL_FOLDER
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    live = [partial / f"{os.getpid()}-network.npz", partial / f".{os.getpid()}-network.npz.k3j2.tmp"]
+    gone = [partial / f"{dead}-network.npz", partial / f".{dead}-network.npz.k3j2.tmp", partial / "stray"]
+    for path in live + gone:
+        path.write_bytes(b"half")
+    assert sorted(remove_partial_files(tracker)) == sorted(gone)
+    assert all(path.exists() for path in live)
