@@ -4,6 +4,7 @@ The settings classes (``models.settings``) carry these rules in their fields' me
 its settings with ``problem`` here, and the pipeline's pre-flight reads the same rules for its config.
 """
 
+import functools
 import inspect
 import math
 import numbers
@@ -68,6 +69,7 @@ def problem(name: str, value: object, rule: Rule, *, optional: bool = False) -> 
     return f"unknown {name} {value!r}; allowed: {allowed}{' or None' if optional else ''}"
 
 
+@functools.cache  # read once per function: the decay schedule's is asked at every epoch
 def keyword_settings(function: Callable) -> tuple[str, ...]:
     """The keyword-only parameters of ``function``: the settings an optimizer or a decay schedule declares it
     takes (``Adam(parameters, *, beta1, beta2, epsilon)``), so that which setting applies is written once."""
