@@ -128,9 +128,8 @@ def launch(arguments: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     handle_sigterm()
     arguments = parse(sys.argv[1:] if argv is None else argv)
-    with fail_cleanly():
+    with fail_cleanly():  # a refusal: one line and exit 1
         return launch(arguments)
-    return 1  # fail_cleanly exits on a refusal; never reached
 
 
 if __name__ == "__main__":

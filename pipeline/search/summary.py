@@ -142,7 +142,7 @@ def finish(
         print(f"error: {reason}{hint}", file=sys.stderr)
         return 1
     best, rule = choose_best(study, config)
-    stopped = record_best(study, tracker, parent, config, best, rule, counts, len(table))
+    stopped = record_best(study, tracker, parent, config, (best, rule), counts, complete, len(table))
     confirmation = confirm(study, parent, config, dataset, best)
     advice = advise(study, tracker, parent, config, dataset, best, confirmation)
     best_run = best.user_attrs[RUN_ID_ATTR]
@@ -213,13 +213,14 @@ def record_best(
     tracker: Tracker,
     parent: RunRecorder,
     config: Config,
-    best: optuna.trial.FrozenTrial,
-    rule: str,
+    chosen: tuple[optuna.trial.FrozenTrial, str],
     counts: dict[str, int],
+    complete: list[optuna.trial.FrozenTrial],
     n_trials: int,
 ) -> str | None:
-    """The best trial, the counts and the early-stop reason on the parent run; returns that reason."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    """The best trial (and the rule that chose it), the counts of the trials and of the ``complete`` ones that
+    miss the limits, and the early-stop reason on the parent run; returns that reason."""
+    best, rule = chosen
     parent.set_tags(
         {
             BEST_TRIAL_TAG: best.number,

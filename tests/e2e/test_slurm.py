@@ -203,11 +203,12 @@ def test_a_node_that_dies_mid_trial_is_marked_down_its_task_requeued_and_its_tri
     env = environment(stores, monkeypatch)
     study_name, n_trials = "iris-slurm-node-down", 12
     job, _ = launch(tmp_path, env, study_name, n_trials, "train.epochs=400")
-    tasks = dict(line.split() for line in wait_until(
-        lambda: [line for line in slurm("squeue", "-h", "-j", job, "-t", "R", "-o", "%N %A").splitlines()]
-        if len(slurm("squeue", "-h", "-j", job, "-t", "R").splitlines()) == 3 else None,
-        120, "three running tasks",
-    ))  # fmt: skip
+
+    def three_running() -> list[str] | None:
+        lines = slurm("squeue", "-h", "-j", job, "-t", "R", "-o", "%N %A").splitlines()  # node, task's job id
+        return lines if len(lines) == 3 else None
+
+    tasks = dict(line.split() for line in wait_until(three_running, 120, "three running tasks"))
     victim_job = tasks["n2"]
     processes = _processes()
 
