@@ -19,6 +19,7 @@ BIAS_VARIANCE_ATTR = "bias_variance"  # a complete trial's train and val error, 
 
 # Optuna study user attributes
 PARENT_ATTR = "mlflow_parent_run_id"  # the study's parent run
+DATA_SOURCE_ATTR = "data_source"  # the file (or dataset) a study was created from, to name it when it changes
 SETTINGS_ATTR = "deepsweep_settings"  # what the study's results depend on (resume refuses other settings)
 STOPPED_ATTR = "stopped_early"  # why search.patience ended the study (also a parent-run tag)
 

@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 
 from pipeline.errors import ConfigError
 from pipeline.record_names import (
+    DATA_SOURCE_ATTR,
     SETTINGS_ATTR,
     STOPPED_ATTR,
 )
@@ -158,15 +159,34 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
     recorded = study.user_attrs.get(SETTINGS_ATTR)
     if recorded is None:
         study.set_user_attr(SETTINGS_ATTR, wanted)
+        study.set_user_attr(DATA_SOURCE_ATTR, data_source(config))
         enqueue_starting_points(study, points)  # once per study: a resume does not enqueue again
     elif _settled(recorded, wanted) != wanted:
-        changes = "; ".join(_differences(_settled(recorded, wanted), wanted))
+        changes = "; ".join(
+            _data_change(study.user_attrs.get(DATA_SOURCE_ATTR), data_source(config), change)
+            for change in _differences(_settled(recorded, wanted), wanted)
+        )
         raise StudyMismatchError(
             f"study {name!r} in {mask_password(rdb.url)} was created with other settings ({changes}). "
             f"Resume it with its original settings, choose another name (study_name=...), or archive it and "
             f"start afresh with new_study=true"
         )
     return study
+
+
+def data_source(config: Config) -> str:
+    """Where a study's data came from, as a user names it: the file or folder, else the dataset's name."""
+    return config.dataset.path or config.dataset.name
+
+
+def _data_change(old_source: str | None, new_source: str, change: str) -> str:
+    """A changed data fingerprint said with the two sources (``data: a.csv -> b.csv``), not two 64-hex digests."""
+    if not change.startswith("data_fingerprint:"):
+        return change
+    before = old_source or "the data the study was created with"
+    if before == new_source:
+        return f"data: {new_source} changed since the study was created (its fingerprint differs)"
+    return f"data: {before} -> {new_source}"
 
 
 def starting_points(config: Config, rdb: RDBStorage) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from pipeline.search.outcomes import outcome_of
 from pipeline.search.recovery import recover
 from pipeline.search.samplers import choose_pruner, choose_sampler
 from pipeline.search.space import parameter_names
+from pipeline.setup import names
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import final_metrics
@@ -394,7 +395,7 @@ def write_report(drawing: "Drawing", study_name: str, parent: RunRecorder, folde
         parent.save_artifact(f"plots/{name}", lambda path, png=png: path.write_bytes(png))
     parent.log_text(rendered.html, "report.html")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_file_name(study_name)}.html"
+    path = folder / f"{names.safe_name(study_name, 'study')}.html"
     temporary = path.with_name(f".partial-{path.name}")
     temporary.write_text(rendered.html, encoding="utf-8")
     temporary.replace(path)
@@ -402,13 +403,11 @@ def write_report(drawing: "Drawing", study_name: str, parent: RunRecorder, folde
     return path
 
 
-def _file_name(name: str) -> str:
-    """A study name as a safe file name (no folders, no leading dots)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "study"
-
-
 def registry_name(config: Config) -> str:
-    return config.tracking.registered_model_name or config.tracking.experiment_name
+    tracking, dataset = config.tracking, config.dataset
+    return names.registered_model_name(
+        tracking.registered_model_name, tracking.experiment_name, dataset.name, dataset.path
+    )
 
 
 def publish_best(tracker: Tracker, run_id: str, config: Config, dataset: Dataset) -> str | None:

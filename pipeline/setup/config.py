@@ -17,6 +17,7 @@ from models import OUTPUT_ACTIVATIONS, Architecture, FitSettings
 from models.rules import Range
 from models.settings import SEED_MAX, default_of, setting
 from pipeline.errors import ConfigError
+from pipeline.setup import names
 from pipeline.setup.help import register_help
 from pipeline.setup.vocabulary import better_direction
 
@@ -82,6 +83,7 @@ class SearchParam:
 
 @dataclass
 class SearchConfig:
+    name: str = "sweep"  # the preset's name: the default study is <dataset>-<name> (pipeline.setup.names)
     n_trials: int = 40
     # One metric, or a list for several objectives (a Pareto front): metric=[val_accuracy,n_parameters].
     # direction: auto (each metric's own: accuracies up, costs and sizes down), or one per metric.
@@ -161,7 +163,7 @@ class Config:
     pruner: PrunerConfig = MISSING
     tracking: TrackingConfig = MISSING
     seed: int = 0
-    study_name: str = MISSING
+    study_name: str = names.AUTO  # auto: <dataset>-<search.name>[-<metrics>] (pipeline.setup.names)
     new_study: bool = False  # archive an existing study of this name (<name>-archived-<time>) and start afresh
 
 
@@ -194,6 +196,9 @@ def to_config(cfg: DictConfig) -> Config:
         key = getattr(error, "full_key", None) or "?"
         raise ConfigError(f"config key {key}: {_first_line(error)}; see conf/ for the allowed keys") from None
     config.search.space = {name: _search_param(name, spec) for name, spec in config.search.space.items()}
+    if config.study_name == names.AUTO:
+        data = names.data_label(config.dataset.name, config.dataset.path)
+        config.study_name = names.default_study_name(data, config.search.name, config.search.metrics)
     return config
 
 

@@ -88,6 +88,7 @@ class Source:
     given_test: bool = False  # its files bring their own test split (test_fraction is then unused)
     generated: bool = False  # drawn from n_samples and noise
     image: tuple[int, ...] = ()  # the raw features are an image of this shape (error analysis draws it)
+    named_by_file: bool = False  # default study and model names carry the file's stem (pipeline.setup.names)
 
 
 DATASETS: dict[str, Source] = {
@@ -103,5 +104,5 @@ DATASETS: dict[str, Source] = {
     "moons_course": Source(),  # the optimization assignment's, exactly
     "football": Source(needs=("path",), given_test=True),  # the regularization assignment's data.mat
     "catvnoncat": Source(needs=("path",), given_test=True, image=(64, 64, 3)),
-    "csv": Source(needs=("path", "target")),
+    "csv": Source(needs=("path", "target"), named_by_file=True),
 }

@@ -217,7 +217,7 @@ def test_a_binary_sweep_can_optimize_f1_measured_once_after_training(tmp_path: P
     result = sweep(tmp_path, *quick, "search.metric=val_f1", "search.data_curve=[]")
     assert result.returncode == 0, result.stderr
     assert "pruner none (auto: val_f1 is measured once, after training" in result.stdout
-    study, client = stores(tmp_path, "breast_cancer-sweep")
+    study, client = stores(tmp_path, "breast_cancer-sweep-val_f1")
     for trial in study.trials:
         metrics = client.get_run(trial.user_attrs["mlflow_run_id"]).data.metrics
         assert trial.value == metrics["val_f1"] and {"val_precision", "val_recall"} <= set(metrics)

@@ -41,7 +41,8 @@ def sweep(folder: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def study(folder: Path, name: str = "iris-sweep") -> optuna.Study:
+def study(folder: Path, name: str | None = None) -> optuna.Study:
+    """The study ``name``, or the folder's only study (its default name follows the metrics: setup/names.py)."""
     return optuna.load_study(study_name=name, storage=f"sqlite:///{folder}/mlruns/optuna.db")
 
 
@@ -64,7 +65,7 @@ def test_two_objectives_record_the_pareto_set_and_register_by_the_stated_rule(tm
     for trial in found.trials:  # n_parameters is the network's size, recorded in its run
         run = client.get_run(trial.user_attrs["mlflow_run_id"])
         assert run.data.metrics["n_parameters"] == trial.values[1]
-    assert "pareto_front.png" in (tmp_path / "mlruns" / "reports" / "iris-sweep.html").read_text()
+    assert "pareto_front.png" in (tmp_path / "mlruns" / "reports" / f"{found.study_name}.html").read_text()
 
 
 def test_the_balanced_rule_picks_a_pareto_trial_and_says_so(tmp_path: Path) -> None:
@@ -208,7 +209,8 @@ def test_two_objectives_with_nothing_else_named_run_and_record_the_pareto_set(tm
     parent = client.get_run(found.user_attrs["mlflow_parent_run_id"])
     assert {int(n) for n in parent.data.tags["pareto_trials"].split(",")} == {t.number for t in found.best_trials}
     assert (parent.data.params["sampler"], parent.data.params["pruner"]) == ("tpe", "none")
-    page = (tmp_path / "mlruns" / "reports" / "iris-sweep.html").read_text()
+    assert found.study_name == "iris-sweep-val_accuracy-n_parameters", "the default name follows the metrics"
+    page = (tmp_path / "mlruns" / "reports" / f"{found.study_name}.html").read_text()
     assert f"<p id='best-trial'>Trial {parent.data.tags['best_trial_number']}:" in page
 
 
