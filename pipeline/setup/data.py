@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pipeline.errors import ConfigError, DataError
+from pipeline.setup import data_cache
 from pipeline.setup.config import DatasetConfig
 from pipeline.setup.rules import RANGES, check_dataset, check_range
 from pipeline.setup.vocabulary import DATASETS, TASKS
@@ -552,7 +553,7 @@ def _columns(a: np.ndarray, dtype: type) -> np.ndarray:
     return out
 
 
-def _fingerprint(arrays: list[np.ndarray], class_names: tuple[str, ...]) -> str:
+def fingerprint_of(arrays: list[np.ndarray], class_names: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
     for a in arrays:
         digest.update(f"{a.dtype.str}{a.shape};".encode())
@@ -569,7 +570,7 @@ def _to_dataset(
     for split, (X, y) in parts.items():
         arrays[f"X_{split}"] = _columns(X, np.float64)
         arrays[f"Y_{split}"] = _columns(y, y_dtype)
-    fingerprint = _fingerprint(list(arrays.values()), table.class_names)
+    fingerprint = fingerprint_of(list(arrays.values()), table.class_names)
     names = {"class_names": table.class_names, "feature_names": table.feature_names}
     multiplier, shift = scaling
     return Dataset(
@@ -644,6 +645,12 @@ def load(dataset: DatasetConfig, seed: int) -> Dataset:
     """``load_dataset`` for a config's ``dataset`` section and the root seed."""
     request = _Request(**vars(dataset), seed=seed)
     _validate(request)
+    if DATASETS[request.name].needs:  # read from the user's files, which may change under the same path
+        return _build(request)
+    return data_cache.cached(vars(request), partial(_build, request), Dataset)
+
+
+def _build(request: _Request) -> Dataset:
     table = LOADERS[request.name](request)
     _check_task(table, request)
     parts = _split(table, request)
