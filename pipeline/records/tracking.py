@@ -8,13 +8,16 @@ goes through ``_retry`` so that a busy SQLite store (several workers writing at 
 instead of surfacing as an error.
 """
 
+import contextlib
 import functools
+import io
 import logging
 import math
 import os
 import random
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -316,9 +319,23 @@ class RunRecorder:
         _retry(self.client.set_terminated, self.run_id, status)
 
 
+# What ``mlflow.register_model`` prints to stderr on every call: the summary says which version, and why.
+REGISTRY_CHATTER = ("Successfully registered model ", "Created version ", "Registered model ")
+
+
 def register_model(model_uri: str, name: str) -> str:
-    """Register ``model_uri`` in the Model Registry under ``name``; returns the new version."""
-    return str(_retry(mlflow.register_model, model_uri, name).version)
+    """Register ``model_uri`` in the Model Registry under ``name``; returns the new version.
+
+    MLflow's own announcements are left out; anything else it writes to stderr (a warning) is passed on.
+    """
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            return str(_retry(mlflow.register_model, model_uri, name).version)
+    finally:
+        kept = [line for line in said.getvalue().splitlines() if not line.startswith(REGISTRY_CHATTER)]
+        if kept:
+            print("\n".join(kept), file=sys.stderr)
 
 
 def registered_version(tracker: Tracker, name: str, run_id: str) -> str | None:

@@ -145,9 +145,12 @@ def finish(
     best, rule = choose_best(study, config)
     stopped = record_best(study, tracker, parent, config, (best, rule), counts, complete, len(table))
     confirmation = confirm(study, parent, config, dataset, best)
+    shares = ", ".join(f"{share:.0%}" for share in config.search.data_curve)
+    print(f"analysing the best: its mistakes{f', and retrained on {shares} of the training split' if shares else ''}")
     advice = advise(study, tracker, parent, config, dataset, best, confirmation)
     best_run = best.user_attrs[RUN_ID_ATTR]
     rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
+    print("drawing the study report and registering the best model")
     drawing = start_report(study, tracker, config, best, rerun, confirmation, advice)
     try:
         version, crowning = publish_and_crown(tracker, best, config, dataset)  # while the report is drawn
@@ -161,15 +164,22 @@ def finish(
     registered = f", registered as {registry_name(config)} version {version}" if version else ""
     shown = ", ".join(f"{m}={v:.4g}" for m, v in zip(config.search.metrics, best.values, strict=True))
     print(f"best ({rule}): trial {best.number} (run {best_run}) {shown}{registered}")
+    print_findings(config, crowning, confirmation, advice)
+    print(f"rerun it: {rerun}")
+    print(f"study report: {report_path}")
+    return 0
+
+
+def print_findings(
+    config: Config, crowning: "Crowning | None", confirmation: "Confirmation | None", advice: "Advice"
+) -> None:
+    """The lines under the best trial: which version is served, the spread over seeds, the diagnosis."""
     if crowning is not None:
         print(f"  served by default: {crowning.sentence(registry_name(config))}")
     if confirmation is not None:
         print(f"  with other seeds: {confirmation.sentence(config.search.metrics[0])}")
     for line in advice.lines():
         print(f"  {line}")
-    print(f"rerun it: {rerun}")
-    print(f"study report: {report_path}")
-    return 0
 
 
 def count_lines(

@@ -158,6 +158,16 @@ def small(small_sweep: Swept) -> Small:
     return cwd, load_study(cwd, "digits-sweep"), MlflowClient(tracking_uri(cwd))
 
 
+def test_the_sweep_says_what_it_does_after_the_trials_and_mlflow_chatters_nowhere(small_sweep: Swept) -> None:
+    _, result = small_sweep
+    said = result.stdout.splitlines()
+    phases = ["confirming the best:", "analysing the best:", "drawing the study report", "leaderboard:"]
+    where = [next(i for i, line in enumerate(said) if line.startswith(phase)) for phase in phases]
+    assert where == sorted(where), "each phase is announced before what it produces"
+    for chatter in ("Successfully registered model", "Created version", "INFO", "Validating input example"):
+        assert chatter not in result.stderr and chatter not in result.stdout
+
+
 def test_sweep_records_one_nested_run_per_trial_with_the_trials_state(small: Small) -> None:
     _, study, client = small
     parent = parent_run(client, study)
