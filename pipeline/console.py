@@ -11,13 +11,13 @@ from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 from models import DivergenceError, ModelFileError
-from pipeline.errors import ConfigError, DataError, causes, write_failed
+from pipeline.errors import ConfigError, DataError, StoreOutageError, causes, write_failed
 from pipeline.interrupts import Terminated, handle_signals
 from pipeline.records.uris import SECRET_VARIABLES, mask_password, mask_secrets
 
 # Exit codes: 1 for a refused input or a failed run, 130 for Ctrl-C, 143 for SIGTERM (the shell's
 # conventions).
-EXPECTED_ERRORS = (ConfigError, DataError, DivergenceError, ModelFileError)
+EXPECTED_ERRORS = (ConfigError, DataError, DivergenceError, ModelFileError, StoreOutageError)
 
 
 MAX_MESSAGE = 2000  # characters of one error message: a 1 MB column name must not become a 1 MB line

@@ -12,6 +12,11 @@ class ConfigError(ValueError):
     """A configuration value is not allowed; the message names the key, the value and what is allowed."""
 
 
+class StoreOutageError(RuntimeError):
+    """A store's server stopped answering for longer than the command waits; the message says which and that the
+    same command resumes."""
+
+
 class DataError(ValueError):
     """Bad arguments or bad data; the message names the file or argument, the problem and the fix."""
 

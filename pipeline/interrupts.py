@@ -14,6 +14,7 @@ This module sits at the bottom of ``pipeline`` (it imports nothing of it), since
 
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,7 +52,14 @@ def handle_signals() -> None:
 
 @contextmanager
 def critical() -> Iterator[None]:
-    """A store write: a signal arriving inside is raised once the outermost such block is done."""
+    """A store write: a signal arriving inside is raised once the outermost such block is done.
+
+    Only the main thread's blocks count: signals are raised there, and a background thread's write (Optuna's
+    heartbeat, the progress bar) must neither hold a signal back nor raise it in its own thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     _state.depth += 1
     try:
         yield
@@ -60,3 +68,21 @@ def critical() -> Iterator[None]:
     if _state.depth == 0 and _state.requested is not None and not _state.raised:
         _state.raised = True
         raise _state.requested
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Inside a ``critical()`` block, a stretch where signals are raised at once again (a trial's training
+    inside Optuna's ``optimize``, whose bookkeeping around it is critical). A signal held back before the
+    stretch is raised as it starts; the enclosing blocks count again once it ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer, _state.depth = _state.depth, 0
+    try:
+        if _state.requested is not None and not _state.raised:
+            _state.raised = True
+            raise _state.requested
+        yield
+    finally:
+        _state.depth = outer

@@ -19,6 +19,7 @@ from types import TracebackType
 
 import sqlalchemy
 
+from pipeline.records.outage import connection_lost, patiently
 from pipeline.records.uris import absolute_sqlite_uri
 
 _SQLITE = "sqlite:///"
@@ -54,8 +55,16 @@ class StoreLock:
             fcntl.flock(self._handle, fcntl.LOCK_EX)
             _held_files[self.path] = [self._handle, 1]
         elif self.postgres_url is not None and self._connection is None:
-            self._connection = _engine(self.postgres_url).connect()
-            self._connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
+            self._connection = patiently(self.postgres_url, self._lock_in_postgres)
+
+    def _lock_in_postgres(self) -> sqlalchemy.Connection:
+        connection = _engine(self.postgres_url).connect()
+        try:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
+        except BaseException:
+            connection.invalidate()
+            raise
+        return connection
 
     def release(self) -> None:
         if self._handle is not None:
@@ -67,10 +76,16 @@ class StoreLock:
                 self._handle.close()
             self._handle = None
         if self._connection is not None:
-            self._connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-            self._connection.rollback()
-            self._connection.close()
-            self._connection = None
+            connection, self._connection = self._connection, None
+            try:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+                connection.rollback()
+                connection.close()
+            except Exception as error:
+                # The server restarted under the lock: its session, and with it the lock, is gone already.
+                if not connection_lost(error):
+                    raise
+                connection.invalidate()
 
     def __enter__(self) -> "StoreLock":
         self.acquire()

@@ -16,7 +16,7 @@ import optuna
 
 from models import DivergenceError
 from pipeline.errors import write_failed
-from pipeline.interrupts import critical
+from pipeline.interrupts import critical, interruptible
 from pipeline.record_names import (
     BIAS_VARIANCE_ATTR,
     FAILURE_ATTR,
@@ -144,6 +144,11 @@ class Objective:
         return config
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+        # Optuna's bookkeeping around this call is critical (search/workers.py): only the trial itself is not.
+        with interruptible():
+            return self.run_trial(trial)
+
+    def run_trial(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         if self.on_start is not None:
             self.on_start()
         # Who runs the trial: lets the next start on this machine fail it at once if this process dies.

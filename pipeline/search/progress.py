@@ -45,12 +45,15 @@ class Progress:
 
     def _poll(self) -> None:
         # Its own storage connection: the workers' sessions are not shared across threads.
-        study = optuna.load_study(study_name=self.study_name, storage=studies.storage(self.config.tracking.storage))
-        while True:
-            self._update(study)
-            if self._stop.wait(POLL_SECONDS):
+        try:
+            study = optuna.load_study(study_name=self.study_name, storage=studies.storage(self.config.tracking.storage))
+            while True:
                 self._update(study)
-                return
+                if self._stop.wait(POLL_SECONDS):
+                    self._update(study)
+                    return
+        except Exception:  # the bar only shows; the storage's trouble is the trials' to report
+            return
 
     def _update(self, study: optuna.Study) -> None:
         trials = study.get_trials(deepcopy=False)

@@ -20,6 +20,7 @@ from pipeline.records.locks import StoreLock, create_atomically, enable_wal
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.search.constraints import feasible
 from pipeline.search.outcomes import uses_budget
+from pipeline.search.patient_storage import PatientStorage
 from pipeline.search.recovery import heartbeat_timing, retry_trial
 from pipeline.search.samplers import pruner, quiet_experimental, sampler
 from pipeline.search.space import load_points, point_problem
@@ -47,8 +48,10 @@ def storage(url: str) -> RDBStorage:
                 create_atomically(database, _create_schema)
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     interval, grace = heartbeat_timing()
+    # A database server may restart under a sweep: its calls wait it out (records/outage.py); a file cannot.
+    kind = RDBStorage if url.startswith("sqlite") else PatientStorage
     with quiet_experimental():
-        rdb = RDBStorage(
+        rdb = kind(
             url,
             engine_kwargs=engine_kwargs,
             heartbeat_interval=interval,

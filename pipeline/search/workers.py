@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING
 
 from pipeline.console import add_secrets, handle_sigterm, mask_output
-from pipeline.interrupts import Terminated
+from pipeline.interrupts import Terminated, critical
 from pipeline.records.locks import StoreLock
 from pipeline.records.tracking import Tracker
 from pipeline.search import samplers
@@ -80,7 +80,10 @@ def run_worker(
                 if done and not running_on_other_hosts(study):
                     break
                 if not done:
-                    study.optimize(objective, n_trials=1, catch=EXPECTED_FAILURES, gc_after_trial=False)
+                    # A signal waits while Optuna creates and tells the trial (a state write cut in half left
+                    # the trial RUNNING with its run closed); the objective trains interruptibly inside.
+                    with critical():
+                        study.optimize(objective, n_trials=1, catch=EXPECTED_FAILURES, gc_after_trial=False)
             finally:
                 lock.release()
             if done:  # a trial on another machine may still die: wait until it ends or goes stale

@@ -175,15 +175,18 @@ auth_cache_ttl_seconds = 300
 """
 
 
-def start_mlflow_server(folder: Path, backend_store_uri: str | None = None, auth: bool = False) -> MlflowServer:
+def start_mlflow_server(
+    folder: Path, backend_store_uri: str | None = None, auth: bool = False, port: int | None = None
+) -> MlflowServer:
     """Start ``mlflow server`` on 127.0.0.1 (a free port) and wait until it answers ``/health``.
 
     Its backend store is ``backend_store_uri`` (default: SQLite in ``folder``), its artifacts live in
     ``folder/artifacts`` and are served by the server. With ``auth``, MLflow's ``basic-auth`` app
-    runs with its user database in ``folder`` and a random admin password.
+    runs with its user database in ``folder`` and a random admin password. ``port``: a given one (a restart
+    of a stopped server), else a free one.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     command = [
         sys.executable, "-m", "mlflow", "server",
         "--backend-store-uri", backend_store_uri or f"sqlite:///{folder}/server.db",
