@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline.console import mask_output
 from pipeline.record_names import KIND_TAG, STUDY_TAG, TRIAL_NUMBER_TAG
 from pipeline.records.tracking import search_runs
-from pipeline.records.uris import sqlite_file
+from pipeline.records.uris import DEFAULT_STORAGE, DEFAULT_TRACKING_URI, sqlite_file
 
 COLUMNS = (
     "params.dataset",
@@ -57,7 +57,7 @@ def leaderboard(runs: pd.DataFrame, metric: str, ascending: bool, top: int) -> p
 def main(argv: list[str] | None = None) -> int:
     mask_output()
     parser = argparse.ArgumentParser(prog="python -m pipeline.compare", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db")
+    parser.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI)
     parser.add_argument("--experiment", action="append", help="experiment name (repeatable); default: all")
     parser.add_argument("--study", help="only the trials of this study")
     parser.add_argument("--metric", default="test_accuracy", help="metric to rank by (default test_accuracy)")
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--studies", nargs="+", help="overlay these studies (best so far, importances) in one HTML page instead"
     )
-    parser.add_argument("--storage", default="sqlite:///mlruns/optuna.db", help="the Optuna storage of --studies")
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, help="the Optuna storage of --studies")
     args = parser.parse_args(argv)
     if args.studies:
         return compare_studies_command(args.storage, args.studies, args.output)

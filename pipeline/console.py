@@ -121,8 +121,22 @@ def short(message: str, limit: int = MAX_MESSAGE) -> str:
 
 def _cause(error: BaseException) -> BaseException:
     """The first error down the chain that says what failed at the bottom (an OSError, a locked database)."""
-    found = (e for e in causes(error) if isinstance(e, OSError) or "locked" in str(e) or "No space" in str(e))
+    found = (
+        e
+        for e in causes(error)
+        if isinstance(e, OSError) or any(sign in str(e) for sign in ("locked", "No space", "disk is full"))
+    )
     return next(found, error)
+
+
+def what_failed(error: BaseException) -> str:
+    """The failed write in the user's words: the bottom cause's first line (not Optuna's "exceeding max length"
+    nor the SQL statement SQLAlchemy appends), a full SQLite database said to be a full disk."""
+    cause = _cause(error)
+    line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    if "disk is full" in line and "No space" not in line:
+        line = f"No space left on device ({line.removeprefix('(sqlite3.OperationalError) ')})"
+    return short(line, 300)
 
 
 def _locked(error: BaseException) -> bool:
@@ -141,7 +155,7 @@ def fail_cleanly() -> Iterator[None]:
     except Exception as error:
         if write_failed(error):
             print(
-                f"error: a write failed ({short(str(_cause(error)), 300)}). What was recorded before is intact "
+                f"error: a write failed ({what_failed(error)}). What was recorded before is intact "
                 "(files are written to a temporary name and renamed); free some space and run the same command "
                 "again to resume.",
                 file=sys.stderr,

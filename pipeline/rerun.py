@@ -21,7 +21,7 @@ from pipeline.preflight import Prepared, load_config, prepare_training
 from pipeline.record_names import BEST_RUN_TAG, KIND_TAG, TRIAL_STATE_TAG
 from pipeline.records.store_checks import TRACKING_SCHEMES, check_store_uri
 from pipeline.records.tracking import Tracker, download_artifact, metric_histories
-from pipeline.records.uris import sqlite_file
+from pipeline.records.uris import DEFAULT_TRACKING_URI, sqlite_file
 from pipeline.setup.config import Config
 from pipeline.training import RunResult, train_once
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     mask_output()
     parser = argparse.ArgumentParser(prog="python -m pipeline.rerun", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_id", help="the MLflow run to reproduce (a pipeline.train run or a sweep trial)")
-    parser.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db", help="the MLflow store holding it")
+    parser.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="the MLflow store holding it")
     args = parser.parse_args(argv)
     with fail_cleanly():
         try:

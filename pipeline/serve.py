@@ -40,9 +40,8 @@ from pipeline.errors import ConfigError
 from pipeline.records.champion import CHAMPION
 from pipeline.records.pyfunc_model import example_request
 from pipeline.records.tracking import client, configure
-from pipeline.records.uris import mask_password, sqlite_file
+from pipeline.records.uris import DEFAULT_TRACKING_URI, mask_password, sqlite_file
 
-DEFAULT_STORE = "sqlite:///mlruns/mlflow.db"
 LOOPBACK_NAMES = ("localhost",)
 STARTUP_SECONDS = 300  # the scoring server copies the model and imports MLflow: seconds, not minutes
 STOP_SECONDS = 10  # after SIGTERM, before the server is killed
@@ -330,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5001, help="port to listen on (default 5001)")
-    parser.add_argument("--tracking-uri", default=DEFAULT_STORE, help=f"the MLflow store (default {DEFAULT_STORE})")
+    parser.add_argument(
+        "--tracking-uri", default=DEFAULT_TRACKING_URI, help=f"the MLflow store (default {DEFAULT_TRACKING_URI})"
+    )
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow a non-loopback --host (the server has no authentication)"
     )

@@ -76,9 +76,10 @@ def trial_name(number: int, values: dict[str, object]) -> str:
 
 
 def _marked(name: str, marker: str) -> str:
-    """``trial-7 relu ...`` -> ``trial-7 [pruned@15] relu ...``: the state first, where the runs list cannot cut it."""
-    number, _, rest = name.partition(" ")
-    return f"{number} [{marker}] {rest}".rstrip()
+    """``trial-7 relu 64x32 lr=0.0032`` -> ``trial-7 relu 64x32 lr=0.0032 [pruned@15]``: what the trial tried stays
+    in the part of the name MLflow's runs list shows (it cut ``trial-39 [pruned…`` before it); the state is also
+    the run's status and its ``trial_state`` tag, which the list can show as a column."""
+    return f"{name} [{marker}]"
 
 
 def _short(value: object) -> str:

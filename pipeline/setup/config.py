@@ -17,6 +17,7 @@ from models import OUTPUT_ACTIVATIONS, Architecture, FitSettings
 from models.rules import Range
 from models.settings import SEED_MAX, default_of, setting
 from pipeline.errors import ConfigError
+from pipeline.records.uris import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
 from pipeline.setup import names
 from pipeline.setup.help import register_help
 from pipeline.setup.vocabulary import better_direction
@@ -144,9 +145,9 @@ class PrunerConfig:
 
 @dataclass
 class TrackingConfig:
-    tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    tracking_uri: str = DEFAULT_TRACKING_URI
     artifact_location: str = "mlruns/artifacts"  # for experiments this project creates
-    storage: str = "sqlite:///mlruns/optuna.db"  # Optuna study storage (any SQLAlchemy URL)
+    storage: str = DEFAULT_STORAGE  # Optuna study storage (any SQLAlchemy URL)
     experiment_name: str = "deepsweep-${dataset.name}"  # resolved when Hydra composes the config
     log_model: str = "best"  # pyfunc model per run: all, best (sweeps: the best trial only), none
     log_plots: str = "best"  # learning-curve PNG per run: all, best (sweeps: the best trial only), none

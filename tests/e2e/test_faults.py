@@ -256,6 +256,7 @@ def test_a_full_disk_under_the_study_storage_keeps_optuna_and_mlflow_in_agreemen
     first = run(tmp_path, "pipeline.sweep", *overrides)
     assert first.returncode == 1, first.stdout[-2000:]
     assert "a write failed" in first.stderr and "Should not reach" not in first.stderr
+    assert "No space left on device" in first.stderr and "exceeding max length" not in first.stderr
     assert "Traceback" not in first.stderr
     filler = small_disk / "filler"
     assert not filler.exists()

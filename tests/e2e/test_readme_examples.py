@@ -24,7 +24,14 @@ pytestmark = pytest.mark.slow
 README = Path(__file__).resolve().parents[2] / "README.md"
 # Small enough to keep the whole README under a few minutes, the same for every command.
 BUDGET = {
-    "pipeline.sweep": ["search.n_trials=8", "train.epochs=3", "search.confirm_seeds=0", "search.data_curve=[]"],
+    # No pyfunc model: what collides is studies and names, and test_serve.py logs, registers and serves models.
+    "pipeline.sweep": [
+        "search.n_trials=8",
+        "train.epochs=2",
+        "search.confirm_seeds=0",
+        "search.data_curve=[]",
+        "tracking.log_model=none",
+    ],
     "pipeline.train": ["train.epochs=4"],
 }
 NOT_RUN = ("pipeline.serve",)  # long-running servers: tests/e2e/test_serve.py

@@ -352,7 +352,8 @@ def test_median_pruner_prunes_trials_and_their_runs_say_so(sweep_dir: Path) -> N
         assert run.info.status == "FINISHED" and run.data.tags["trial_state"] == "PRUNED"
         assert run.data.tags["failure_reason"].startswith("TrialPruned: pruned at epoch")
         epoch = run.data.tags["pruned_at_epoch"]
-        assert run.info.run_name.startswith(f"trial-{trial.number} [pruned@{epoch}] "), "the list shows it is pruned"
+        name = run.info.run_name
+        assert name.startswith(f"trial-{trial.number} ") and name.endswith(f" [pruned@{epoch}]"), "what it tried first"
         assert trial.user_attrs["outcome"] == "pruned"
         assert max(steps(client, run.info.run_id, "val_accuracy")) < epochs - 1, "a pruned trial stops early"
     for trial in study.get_trials(states=(TrialState.COMPLETE,)):

@@ -350,3 +350,12 @@ def test_a_value_the_default_group_files_set_is_the_schemas_default_too() -> Non
                 default = default.replace("${dataset.name}", composed.dataset.name)
             value = getattr(getattr(composed, section), field.name)
             assert value == default, f"{section}.{field.name}: conf/ gives {value!r}, the schema {default!r}"
+
+
+def test_the_default_stores_are_declared_once_and_local_yaml_agrees() -> None:
+    from pipeline.records.uris import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
+    from pipeline.setup.config import TrackingConfig
+
+    local = OmegaConf.load(CONF / "tracking" / "local.yaml")
+    assert (TrackingConfig().tracking_uri, TrackingConfig().storage) == (DEFAULT_TRACKING_URI, DEFAULT_STORAGE)
+    assert (local.tracking_uri, local.storage) == (DEFAULT_TRACKING_URI, DEFAULT_STORAGE)
