@@ -64,17 +64,34 @@ def _is_busy(error: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text or "deadlock" in text
 
 
-def _retry(call: Callable[..., T], *args: Any, attempts: int = 12, **kwargs: Any) -> T:
-    """``call(*args, **kwargs)``, retried with jittered backoff while the store reports it is busy."""
-    for attempt in range(attempts):
+BUSY_SECONDS = 120.0  # how long a store locked by another process is waited for (Optuna's SQLite timeout too)
+
+
+def _retry(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call(*args, **kwargs)``, retried with jittered backoff while the store reports it is busy, for up to
+    ``BUSY_SECONDS`` in all (a count of attempts gave up after a few seconds when each attempt failed fast)."""
+    started, attempt = time.monotonic(), 0
+    while True:
         try:
             with critical():  # Ctrl-C or SIGTERM waits until the write is done
                 return call(*args, **kwargs)
         except Exception as error:  # MLflow wraps SQLAlchemy's OperationalError in several ways
-            if not _is_busy(error) or attempt == attempts - 1:
+            if not _is_busy(error) or time.monotonic() - started > BUSY_SECONDS:
                 raise
             time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
-    raise AssertionError("unreachable")
+            attempt += 1
+
+
+class _BusyStoreErrors(logging.Filter):
+    """Drops MLflow's own ``ERROR ... SQLAlchemy database error`` log lines (with their tracebacks) for a store
+    that is only busy: ``_retry`` waits those out, and a sweep that then succeeds must not print errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or not _is_busy(error)
+
+
+logging.getLogger("mlflow.store.db.utils").addFilter(_BusyStoreErrors())
 
 
 def client(tracking_uri: str) -> MlflowClient:
@@ -290,7 +307,9 @@ class RunRecorder:
         level = pyfunc_log.level
         pyfunc_log.setLevel(max(level, logging.WARNING))
         try:
-            with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
+            # Entering and leaving the fluent run write the run's status: retried like every other write.
+            _retry(mlflow.start_run, run_id=self.run_id, nested=mlflow.active_run() is not None)
+            try:
                 info = _retry(
                     mlflow.pyfunc.log_model,
                     name="model",
@@ -300,6 +319,12 @@ class RunRecorder:
                     signature=signature,
                     input_example=example,
                 )
+            finally:
+                try:
+                    mlflow.end_run()  # leaves the fluent run first, then writes its status
+                except Exception as error:
+                    if not _is_busy(error):
+                        raise  # a busy store: the status is put back below, retried
         finally:
             pyfunc_log.setLevel(level)
             if before.status == STATUS_RUNNING:

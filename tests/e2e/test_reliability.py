@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import h5py
+import invariants
 import mlflow
 import numpy as np
 import optuna
@@ -241,6 +242,35 @@ def test_a_store_locked_by_another_process_is_waited_for(tmp_path: Path) -> None
     assert process.returncode == 0, stderr
     assert "locked" not in stderr.lower()
     assert sorted(r.info.status for r in runs(tmp_path, "deepsweep-iris")) == ["FINISHED", "FINISHED"]
+
+
+@pytest.mark.slow
+def test_a_sweep_whose_tracking_store_is_locked_for_30_s_near_its_end_succeeds_and_prints_no_error(
+    tmp_path: Path,
+) -> None:
+    """Another process holds an exclusive lock on ``mlflow.db`` for 30 s from the tenth of twelve trials on: the
+    last trials and the summary (the fluent run the model is logged in included) wait, print nothing, succeed."""
+    sweep = start(
+        "pipeline.sweep", "dataset=iris", "train.epochs=40", "search.n_trials=12", "search.confirm_seeds=0",
+        "search.data_curve=[]", cwd=tmp_path,
+    )  # fmt: skip
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and sweep.poll() is None:
+        try:
+            if sum(t.state.is_finished() for t in study(tmp_path, "iris-sweep").trials) >= 10:
+                break
+        except (KeyError, ValueError, optuna.exceptions.StorageInternalError):  # not created yet
+            pass
+        time.sleep(0.1)
+    connection = sqlite3.connect(tmp_path / "mlruns" / "mlflow.db", timeout=60, isolation_level=None)
+    connection.execute("BEGIN EXCLUSIVE")
+    time.sleep(30)  # the provocation itself: a lock held for 30 s, as another program on the machine might
+    connection.execute("COMMIT")
+    connection.close()
+    _, stderr = sweep.communicate(timeout=TIMEOUT)
+    assert sweep.returncode == 0, stderr[-3000:]
+    assert "ERROR" not in stderr and "Traceback" not in stderr and "locked" not in stderr.lower(), stderr[-3000:]
+    invariants.check(tmp_path, "iris-sweep", 12, experiment="deepsweep-iris")
 
 
 # ----- 7: a full disk ------------------------------------------------------------------------------------
