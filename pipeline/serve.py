@@ -35,8 +35,11 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
+import mlflow.pyfunc
+
+from models import ModelFileError
 from pipeline.console import fail_cleanly, handle_sigterm
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, causes
 from pipeline.records.champion import CHAMPION
 from pipeline.records.pyfunc_model import example_request
 from pipeline.records.tracking import client, configure
@@ -294,9 +297,29 @@ def example_command(url: str, request: dict[str, Any] | None) -> str:
     return f"curl -s {url}/invocations -H 'Content-Type: application/json' -d '{body}'"
 
 
+def check_model_loads(model_uri: str) -> None:
+    """Load the model here, as the scoring server will, so that a version whose files are damaged or missing is
+    refused at once, naming the file, instead of by the server's traceback minutes later."""
+    try:
+        mlflow.pyfunc.load_model(model_uri)
+    except Exception as error:  # ModelFileError (a damaged network.npz), a missing file, MLflow's own refusal
+        raise ConfigError(
+            f"{model_uri} cannot be served: {_first_line(error)}. Its files are damaged or missing; serve another "
+            "version (--model NAME/VERSION) or run the sweep again to register a good one"
+        ) from None
+
+
+def _first_line(error: BaseException) -> str:
+    """What names the file and what is wrong with it: the first damaged-file or file-system error down the
+    chain (our ``ModelFileError``, a missing file), else the error itself; its first line."""
+    named = next((e for e in causes(error) if isinstance(e, ModelFileError | OSError)), error)
+    return (str(named).strip().splitlines() or [type(named).__name__])[0][:500]
+
+
 def serve(tracking_uri: str, name: str, version: int, host: str, port: int, why: str = "") -> int:
     """Run the scoring server until it stops or this process is interrupted; returns the exit code."""
     model_uri = f"models:/{name}/{version}"
+    check_model_loads(model_uri)
     server = start_server(model_uri, host, port, tracking_uri)
     local = client_host(host)
     try:

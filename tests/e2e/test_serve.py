@@ -365,3 +365,26 @@ def test_the_printed_curl_uses_the_first_logged_example_row_in_either_format() -
     ):
         command = example_command("http://127.0.0.1:5001", logged)
         assert command.endswith("""-d '{"inputs": [[6.0, 2.7]]}'"""), command
+
+
+@pytest.mark.slow
+def test_a_model_whose_files_are_damaged_is_refused_at_once_naming_the_file(tmp_path: Path) -> None:
+    """A registered model that lost or broke a file (its own store: the artifacts are found by absolute path) is
+    refused before any server starts, naming the file; repaired, it loads again."""
+    assert run(tmp_path, "-m", "pipeline.sweep", *SWEEP).returncode == 0
+    model = next(p for p in (tmp_path / "mlruns").rglob("MLmodel") if (p.parent / "artifacts" / "network.npz").exists())
+    for damage, target in (
+        ("truncate", model.parent / "artifacts" / "network.npz"),
+        ("delete", model.parent / "artifacts" / "network.npz"),
+        ("delete", model),
+    ):
+        whole = target.read_bytes()
+        if damage == "truncate":
+            target.write_bytes(whole[:100])
+        else:
+            target.unlink()
+        result = run(tmp_path, "-m", "pipeline.serve", "--port", str(free_port()))
+        target.write_bytes(whole)
+        refused(result, "cannot be served")
+        assert target.name in result.stderr, (damage, result.stderr)
+        assert "serving " not in result.stdout, "no server was started"
