@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.console import mask_output
-from pipeline.record_names import KIND_TAG, STUDY_TAG, TRIAL_NUMBER_TAG
+from pipeline.record_names import DEFAULT_STORAGE, DEFAULT_TRACKING_URI, KIND_TAG, STUDY_TAG, TRIAL_NUMBER_TAG
 from pipeline.records.tracking import search_runs
-from pipeline.records.uris import DEFAULT_STORAGE, DEFAULT_TRACKING_URI, sqlite_file
+from pipeline.records.uris import sqlite_file
 
 COLUMNS = (
     "params.dataset",

@@ -38,3 +38,7 @@ BEST_RUN_TAG = "best_run_id"  # on the parent run
 HOST_TAG = "host"  # with PID_TAG and PID_STARTED_TAG: the process writing the run
 PID_TAG = "pid"
 PID_STARTED_TAG = "pid_started"
+
+# The local stores every command uses by default (conf/tracking/local.yaml says the same; a test holds them equal).
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"

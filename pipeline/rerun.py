@@ -18,10 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 from pipeline.console import fail_cleanly, mask_output
 from pipeline.errors import ConfigError
 from pipeline.preflight import Prepared, load_config, prepare_training
-from pipeline.record_names import BEST_RUN_TAG, KIND_TAG, TRIAL_STATE_TAG
+from pipeline.record_names import BEST_RUN_TAG, DEFAULT_TRACKING_URI, KIND_TAG, TRIAL_STATE_TAG
 from pipeline.records.store_checks import TRACKING_SCHEMES, check_store_uri
 from pipeline.records.tracking import Tracker, download_artifact, metric_histories
-from pipeline.records.uris import DEFAULT_TRACKING_URI, sqlite_file
+from pipeline.records.uris import sqlite_file
 from pipeline.setup.config import Config
 from pipeline.training import RunResult, train_once
 

@@ -35,15 +35,14 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-import mlflow.pyfunc
-
 from models import ModelFileError
 from pipeline.console import fail_cleanly, handle_sigterm
 from pipeline.errors import ConfigError, causes
+from pipeline.record_names import DEFAULT_TRACKING_URI
 from pipeline.records.champion import CHAMPION
 from pipeline.records.pyfunc_model import example_request
-from pipeline.records.tracking import client, configure, skip_installed_package_scan
-from pipeline.records.uris import DEFAULT_TRACKING_URI, mask_password, sqlite_file
+from pipeline.records.tracking import client, configure, load_pyfunc_model
+from pipeline.records.uris import mask_password, sqlite_file
 
 LOOPBACK_NAMES = ("localhost",)
 STARTUP_SECONDS = 300  # the scoring server copies the model and imports MLflow: seconds, not minutes
@@ -300,9 +299,8 @@ def example_command(url: str, request: dict[str, Any] | None) -> str:
 def check_model_loads(model_uri: str) -> None:
     """Load the model here, as the scoring server will, so that a version whose files are damaged or missing is
     refused at once, naming the file, instead of by the server's traceback minutes later."""
-    skip_installed_package_scan()
     try:
-        mlflow.pyfunc.load_model(model_uri)
+        load_pyfunc_model(model_uri)
     except Exception as error:  # ModelFileError (a damaged network.npz), a missing file, MLflow's own refusal
         raise ConfigError(
             f"{model_uri} cannot be served: {_first_line(error)}. Its files are damaged or missing; serve another "

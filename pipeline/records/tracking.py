@@ -345,6 +345,12 @@ class RunRecorder:
         _retry(self.client.set_terminated, self.run_id, status)
 
 
+def load_pyfunc_model(model_uri: str) -> Any:
+    """The MLflow pyfunc model at ``model_uri``, loaded as a scoring server loads it."""
+    skip_installed_package_scan()
+    return mlflow.pyfunc.load_model(model_uri)
+
+
 def skip_installed_package_scan() -> None:
     """Spare MLflow's scan of every installed distribution's file list (about 1.2 s, once per process) when it
     logs or loads a model.

@@ -5,9 +5,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 _SQLITE = "sqlite:///"
-# The local stores every command uses by default (conf/tracking/local.yaml says the same; a test holds them equal).
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
-DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"
 
 
 def absolute_sqlite_uri(uri: str, base: Path | None = None, *, create: bool = True) -> str:

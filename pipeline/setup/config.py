@@ -17,7 +17,7 @@ from models import OUTPUT_ACTIVATIONS, Architecture, FitSettings
 from models.rules import Range
 from models.settings import SEED_MAX, default_of, setting
 from pipeline.errors import ConfigError
-from pipeline.records.uris import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
+from pipeline.record_names import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
 from pipeline.setup import names
 from pipeline.setup.help import register_help
 from pipeline.setup.vocabulary import better_direction

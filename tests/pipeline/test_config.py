@@ -353,7 +353,7 @@ def test_a_value_the_default_group_files_set_is_the_schemas_default_too() -> Non
 
 
 def test_the_default_stores_are_declared_once_and_local_yaml_agrees() -> None:
-    from pipeline.records.uris import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
+    from pipeline.record_names import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
     from pipeline.setup.config import TrackingConfig
 
     local = OmegaConf.load(CONF / "tracking" / "local.yaml")
