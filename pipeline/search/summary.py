@@ -2,6 +2,7 @@
 given the sweep's summary at the end (best trial, trials table, Optuna plots, registered model).
 """
 
+import contextlib
 import json
 import math
 import sys
@@ -398,19 +399,30 @@ def refined_ranges(tracker: Tracker, study: optuna.Study, config: Config) -> dic
     return ranges(tags.get(COARSE_SPACE_TAG, "{}"), config.search.space)
 
 
-def write_report(drawing: "Drawing", study_name: str, parent: RunRecorder, folder: Path) -> Path:
-    """Log the drawn report (and its PNGs) to the parent run and write it to ``folder/<study>.html``."""
+def write_report(drawing: "Drawing", study_name: str, parent: RunRecorder, folder: Path) -> str:
+    """Log the drawn report (and its PNGs) to the parent run and write a copy to ``folder/<study>.html``;
+    returns where to find it.
+
+    The parent run's ``report.html`` is the record; the file is a convenience copy. A folder that cannot take
+    it (read-only, full) is said in the returned line and the sweep still succeeds, leaving no partial file.
+    """
     rendered = drawing.result()
     for name, png in rendered.figures.items():
         parent.save_artifact(f"plots/{name}", lambda path, png=png: path.write_bytes(png))
     parent.log_text(rendered.html, "report.html")
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{names.safe_name(study_name, 'study')}.html"
     temporary = path.with_name(f".partial-{path.name}")
-    temporary.write_text(rendered.html, encoding="utf-8")
-    temporary.replace(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(rendered.html, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        reason = error.strerror or str(error)
+        return f"report.html of the parent run ({path} could not be written: {reason})"
     parent.set_tags({"report": str(path)})
-    return path
+    return str(path)
 
 
 def registry_name(config: Config) -> str:

@@ -394,6 +394,29 @@ def test_a_read_only_store_is_refused_and_rerun_says_why(tmp_path: Path) -> None
         assert "Traceback" not in result.stderr
 
 
+def test_a_read_only_report_folder_costs_the_local_copy_only(tmp_path: Path) -> None:
+    """The report folder cannot be written (a read-only bind mount): the sweep succeeds, the report is in the
+    parent run, the line says where and why the file is missing, and no partial file is left."""
+    reports = tmp_path / "mlruns" / "reports"
+    reports.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "--bind", str(reports), str(reports)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {mounted.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(reports)], check=True, capture_output=True)
+        result = run(tmp_path, "pipeline.sweep", *QUICK, "train.epochs=3", "search.n_trials=3")
+        left = list(reports.iterdir())
+    finally:
+        subprocess.run(["umount", "-l", str(reports)], check=False)
+    assert result.returncode == 0, result.stderr
+    assert "study report: report.html of the parent run (" in result.stdout and "Read-only" in result.stdout
+    assert left == [], "no partial file"
+    study = check(tmp_path, "iris-sweep", 3, experiment="deepsweep-iris")
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    assert "report.html" in {a.path for a in client.list_artifacts(parent)}
+
+
 # ----- 8: secrets ---------------------------------------------------------------------------------------------
 def test_an_unreachable_storage_never_prints_its_password(tmp_path: Path) -> None:
     secret = "s3cr3t-Pa55word"
