@@ -183,10 +183,14 @@ def reconcile(study: optuna.Study, tracker: Tracker) -> None:
     parent_id = study.user_attrs.get(PARENT_ATTR)
     if parent_id is None:
         return
+    # Trials first, runs second: a trial's run exists before the trial ends, so every trial ended in this read
+    # has its run in the next one. The other order missed the run of a short trial that another worker started
+    # and ended between the two reads, and gave that trial a second run.
+    trials = study.get_trials(deepcopy=False)
     runs: dict[str, list] = {}
     for run in tracker.search(f"tags.`mlflow.parentRunId` = '{parent_id}'"):
         runs.setdefault(run.data.tags.get(TRIAL_NUMBER_TAG, ""), []).append(run)
-    for trial in study.get_trials(deepcopy=False):
+    for trial in trials:
         outcome = outcome_of(trial)
         if outcome is None:
             continue  # running or waiting: its worker owns the run

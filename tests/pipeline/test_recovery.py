@@ -153,3 +153,27 @@ def test_every_ended_trial_gets_exactly_one_run_with_its_status(tmp_path: Path) 
     # a FAIL without a recorded reason is a worker that died: KILLED, as MLflow draws a crash
     assert tracker.closed["new-1"] == (STATUS_KILLED, f"{recovery.REASONS[Outcome.DIED]} before its run existed")
     assert "run-2" not in tracker.closed and tracker.started == ["trial-1 [died]"]
+
+
+def test_a_trial_that_starts_and_ends_while_the_runs_are_read_is_not_given_a_second_run(tmp_path: Path) -> None:
+    """Another worker can start and end a short trial between ``reconcile``'s two reads. Read in the order runs,
+    then trials, that trial looked ended and without a run, and was given a second, FINISHED one (CI: four sweeps
+    at once recorded 104 trial runs for 100 trials). A trial's run exists before it ends, so trials are read first.
+    """
+    study, _ = _study(tmp_path)
+    study.set_user_attr(PARENT_ATTR, "parent-run")
+    distribution = {"x": optuna.distributions.FloatDistribution(0, 1)}
+
+    class OtherWorkerRacing(FakeTracker):
+        def search(self, filter_string: str) -> list[FakeRun]:
+            seen = list(super().search(filter_string))
+            trial = study.ask(distribution)  # another worker's trial: run created, closed, then the trial told
+            self.runs.append(FakeRun(f"run-{trial.number}", STATUS_FINISHED, trial.number))
+            study.tell(trial, 0.5)
+            return seen
+
+    tracker = OtherWorkerRacing([])
+    recovery.reconcile(study, tracker)
+    recovery.reconcile(study, tracker)  # the next reconcile sees both the trial and its run
+    assert tracker.started == [] and tracker.closed == {}
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.COMPLETE]
