@@ -1,41 +1,52 @@
 """Sweep benchmarks: every figure of the sweep-speed targets, each printed with its peer and its target.
 
+Every target is a ratio measured in one run against a peer taken in the same run (or, for ``default``
+and ``workers``, against the same command): machines differ threefold in speed, so a target in seconds
+would hold for one machine only. Each figure prints its peer, the ratio, the target and whether it is met.
+
 Figures (``--figures`` runs a subset; all by default):
 
-- ``overhead``: per-trial overhead, everything but ``fit`` (suggest, run creation, parameter/metric/
+- ``overhead``: per-trial bookkeeping, everything but training (suggest, run creation, parameter/metric/
   artifact writes, pruning reports, run closing, trial completion), median over a 100-trial sweep with
   the default local SQLite stores, sampler and pruner (conf/). Ours runs ``pipeline.sweep.sweep`` in
   this process on iris (real training, 50 epochs of a few milliseconds); peers in the same run:
   Optuna with optuna-integration's ``MLflowCallback`` on SQLite stores, and bare in-memory Optuna
   (the floor), both with the same sampler, pruner, data, network and reports. Prints where each
-  trial's time goes. Target: <= 30 ms.
-- ``flat``: the same in a 1000-trial study; the overhead of trials 900-1000 over that of trials 10-100.
-  Target: <= 1.5.
+  trial's time goes. Targets: ours <= 0.5x Optuna + ``MLflowCallback`` and <= 10x bare in-memory Optuna.
+- ``flat``: the same in a longer study (``--flat-trials N``, default 1000; 200 with ``--quick``): the
+  median bookkeeping of the last 100 trials over that of trials 100-200; bare in-memory Optuna's (and,
+  with ``--flat-peers``, Optuna + ``MLflowCallback``'s) same ratio printed beside it. Target: <= 2x.
+  The issue asks for 10,000 trials (``--flat-trials 10000``); the default stays at 1000 because 10,000
+  real trials take about ten times the 1000-trial loop (printed as "whole loop"), which would make the
+  full run several times longer. A study shorter than 300 trials uses thirds instead of 100-trial windows.
 - ``first``: time to first trial, from the command's start to the first trial's ``fit``, with warm
   file caches, in a fresh folder; peer: an Optuna + ``MLflowCallback`` script on the same data to its
-  first ``fit``. Target: <= 2 s.
-- ``cli``: ``python -m pipeline.sweep --help`` and refused overrides; peer: a one-file Hydra app.
-  Target: < 1.5 s.
+  first ``fit``. Target: <= 1.0x the peer.
+- ``cli``: ``python -m pipeline.sweep --help`` and refused overrides; peer: a one-file Hydra app
+  (its ``--help`` for ours, a refused key for our refused overrides). Target: each <= 1.5x the peer.
 - ``summary``: the end-of-sweep summary (trials table, report figures, report, model logging and
   registration) of the default sweep, by part; peer: Optuna's own matplotlib plots of the same study
-  and its trials table. Target: <= 2 s.
+  and its trials table as CSV. Target: <= 1.0x the peer.
 - ``workers``: ``search.workers=2`` against 1 over the whole default command (trials per minute, and
   epochs trained per minute since pruning makes trials unequal); plus trials of equal cost (fixed
   [64, 32], 100 epochs, only the learning rate searched) over the whole command and in steady state.
-  Target: >= 1.8x over the whole default command.
-- ``default``: the default ``python -m pipeline.sweep``: wall time, best trial's test accuracy, the
-  share of the wall spent in ``fit``; peer: ``MLPClassifier()`` with its defaults on the same split.
-  Target: <= 10 s on an idle 2-core machine, test accuracy >= 0.97.
+  Target: >= 1.8x the trials per minute of one worker over the whole default command.
+- ``default``: the default ``python -m pipeline.sweep`` (through the probe, timing ``fit`` alone): wall
+  time, the phase table (start-up before the first fit, training, per-trial bookkeeping, summary after the
+  last fit), the best trial's test accuracy; peer: the command's own wall time for the training share
+  (training is ``fit`` less its callback, which buffers metrics and reports to the pruner: bookkeeping),
+  ``MLPClassifier()`` with its defaults on the same split for the accuracy. Targets: training share of the
+  wall >= 60 %, test accuracy >= 0.97.
 - ``pruning``: epochs saved by the median pruner (random sampler, same 40 configurations).
 - ``training``: runs ``benchmarks/bench_training.py --cases default large --skip features`` and
   relays its targets (the default training configuration against PyTorch and MLPClassifier, and the
   large float32 case against its matrix-product floor).
 
 Command-level figures (``first``, ``cli``, ``summary``, ``workers``, ``default``, ``pruning``) run the
-real command as a subprocess in a fresh temporary folder. ``first`` and ``summary`` run it through a
-small probe (``PROBE`` below: ``runpy`` of ``pipeline.sweep`` with timers wrapped around
-``DeepNetwork.fit`` and the summary's functions, events written to a file); ``default`` and
-``workers`` run the plain command.
+real command as a subprocess in a fresh temporary folder. ``first``, ``summary`` and ``default`` run it
+through a small probe (``PROBE`` below: ``runpy`` of ``pipeline.sweep`` with timers wrapped around
+``DeepNetwork.fit`` and, but for ``default``, the summary's functions, events written to a file);
+``workers`` and ``pruning`` run the plain command.
 
 Every figure says whether the machine was idle: the 1-minute load average before and after, and the
 CPU time other processes used meanwhile (``/proc/stat`` minus this process and its children),
@@ -82,16 +93,19 @@ CORES = os.cpu_count() or 1
 BUSY_CORES = 0.1  # other processes using more than this (in cores) during a figure: the machine was not idle
 FIGURES = ("overhead", "flat", "first", "cli", "default", "summary", "workers", "pruning", "training")
 
+# Every target a ratio against a peer measured in the same run (machines differ threefold in speed).
 TARGETS = {
-    "overhead": 0.030,  # seconds per trial outside fit
-    "flat": 1.5,  # overhead of the last 100 trials of 1000 over that of trials 10-100
-    "first": 2.0,  # seconds from the command's start to the first trial's fit
-    "cli": 1.5,  # seconds for --help or a refused override
-    "summary": 2.0,  # seconds of the end-of-sweep summary
-    "workers": 1.8,  # trials per minute with 2 workers over 1, whole default command
-    "default": 10.0,  # seconds of the default sweep
-    "accuracy": 0.97,  # best trial's test accuracy in the default sweep
+    "overhead_peer": 0.5,  # per-trial bookkeeping, ours over Optuna + MLflowCallback (at most)
+    "overhead_bare": 10.0,  # per-trial bookkeeping, ours over bare in-memory Optuna (at most)
+    "flat": 2.0,  # bookkeeping of the last 100 trials over that of trials 100-200 (at most)
+    "first": 1.0,  # time to the first fit, ours over the Optuna + MLflowCallback script (at most)
+    "cli": 1.5,  # --help or a refused override, ours over a one-file Hydra app (at most)
+    "summary": 1.0,  # end-of-sweep summary over Optuna's plots + trials CSV of the same study (at most)
+    "workers": 1.8,  # trials per minute with 2 workers over 1, whole default command (at least)
+    "training_share": 0.60,  # training's share of the default command's wall time (at least)
+    "accuracy": 0.97,  # best trial's test accuracy in the default sweep (at least; MLPClassifier beside it)
 }
+FLAT_WINDOW = 100  # the flatness windows: trials 100-200 against the last 100
 
 
 # ----- machine load ----------------------------------------------------------------------------------
@@ -168,6 +182,38 @@ def report(name: str, ours: str, peers: str, target: str, met: bool | None, mach
     figure = Figure(name, ours, peers, target, met, machine.note, machine.idle, data)
     RESULTS.append(figure)
     print(f"\n== {name}: {ours}\n   peers: {peers}\n   target: {target}: {verdict}\n   {machine.note}", flush=True)
+
+
+@dataclass
+class Check:
+    """One target: ``label value <= limit`` (``>=`` when ``at_least``); ``unit`` "x" (a ratio), "%" or ""."""
+
+    label: str
+    value: float
+    limit: float
+    at_least: bool = False
+    unit: str = "x"
+
+    @property
+    def met(self) -> bool:  # a NaN value (nothing measured) is not met
+        return self.value >= self.limit if self.at_least else self.value <= self.limit
+
+    def __str__(self) -> str:
+        def shown(number: float, exact: bool) -> str:
+            if self.unit == "%":
+                return f"{number:.0%}"
+            return f"{number:g}{self.unit}" if exact else f"{number:.{2 if self.unit else 4}f}{self.unit}"
+
+        sign = ">=" if self.at_least else "<="
+        return f"{self.label} {shown(self.value, False)} {sign} {shown(self.limit, True)}"
+
+
+def targets(*checks: Check) -> tuple[str, bool]:
+    """A figure's target text and whether all its checks are met; with several checks, each says its verdict."""
+    if len(checks) == 1:
+        return str(checks[0]), checks[0].met
+    text = "; ".join(f"{check} ({'met' if check.met else 'MISSED'})" for check in checks)
+    return text, all(check.met for check in checks)
 
 
 def ms(seconds: float) -> str:
@@ -611,23 +657,34 @@ def figure_overhead(root: Path, trials: int, what_ifs: list[str]) -> None:
         for run in simulated:
             saved = overhead["ours"] - overhead[run.name]
             print(f"  what-if {run.name}: overhead {ms(overhead[run.name])} (saves {ms(saved)} per trial)")
+    ratio_peer, ratio_bare = overhead["ours"] / overhead[peer.name], overhead["ours"] / overhead[bare.name]
+    text, met = targets(
+        Check("ours/Optuna + MLflowCallback", ratio_peer, TARGETS["overhead_peer"]),
+        Check("ours/bare in-memory Optuna", ratio_bare, TARGETS["overhead_bare"]),
+    )
     report(
-        f"per-trial overhead (median over trials 1..{trials - 1} of a {trials}-trial sweep, iris, "
+        f"per-trial bookkeeping (median over trials 1..{trials - 1} of a {trials}-trial sweep, iris, "
         f"{trials} x 50 epochs, {sampler_name()}, SQLite stores)",
         f"ours {ms(overhead['ours'])} (training {ms(statistics.median(ours.fits.training()))} per trial)",
-        f"Optuna + MLflowCallback {ms(overhead[peer.name])} (ours/peer {overhead['ours'] / overhead[peer.name]:.2f}); "
-        f"bare in-memory Optuna {ms(overhead[bare.name])} (the floor)",
-        f"<= {ms(TARGETS['overhead'])}",
-        overhead["ours"] <= TARGETS["overhead"],
+        f"Optuna + MLflowCallback {ms(overhead[peer.name])} (ours/peer {ratio_peer:.2f}x); "
+        f"bare in-memory Optuna {ms(overhead[bare.name])} (the floor; ours/bare {ratio_bare:.1f}x)",
+        text,
+        met,
         machine,
         seconds=overhead,
+        ratios={"peer": ratio_peer, "bare": ratio_bare},
         what_ifs={run.name: overhead[run.name] for run in simulated},
     )
 
 
+def flat_windows(trials: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Trials 100-200 and the last 100 (``first <= k < last``); thirds of a study shorter than 300 trials."""
+    window = min(FLAT_WINDOW, trials // 3)
+    return (window, 2 * window), (trials - window, trials)
+
+
 def figure_flat(root: Path, trials: int, peers: bool) -> None:
-    first = (10, max(20, trials // 10))
-    last = (trials - trials // 10, trials)
+    first, last = flat_windows(trials)
     with Machine() as machine:
         contenders = [("ours", lambda folder: run_ours(folder, trials, SMALL))]
         contenders.append(("bare", lambda folder: run_peer(folder, trials, SMALL, with_mlflow=False)))
@@ -646,13 +703,12 @@ def figure_flat(root: Path, trials: int, peers: bool) -> None:
     }
     ours = runs[0]
     report(
-        f"flat with size: median overhead of trials {last[0]}-{last[1]} over trials {first[0]}-{first[1]} "
+        f"flat with size: median bookkeeping of trials {last[0]}-{last[1]} over trials {first[0]}-{first[1]} "
         f"of a {trials}-trial study (iris, {sampler_name()}, SQLite)",
         f"ours {text['ours']} (whole loop {ours.seconds:.0f} s)",
         "; ".join(f"{name} {value}" for name, value in text.items() if name != "ours")
         + ("" if peers else "; Optuna + MLflowCallback: not run (--flat-peers)"),
-        f"<= {TARGETS['flat']}x",
-        ratios["ours"] <= TARGETS["flat"],
+        *targets(Check(f"ours, trials {last[0]}-{last[1]} over {first[0]}-{first[1]}", ratios["ours"], TARGETS["flat"])),
         machine,
         ratios=ratios,
         first={run.name: run.overhead(*first) for run in runs},
@@ -892,7 +948,7 @@ def figure_first(root: Path, repeats: int) -> None:
             done = run_command(fresh(root, "first-peer"), ["-c", PEER_FIRST])
             peer.append(float(done.stdout.split("first fit at ")[1]) - done.launched)
         floor = [run_command(root, ["-c", "pass"]).wall for _ in range(repeats)]
-    median = statistics.median(to_first)
+    median, peer_median = statistics.median(to_first), statistics.median(peer)
     imports = runs[to_first.index(sorted(to_first)[len(to_first) // 2])].first("imports")
     print_timeline(
         typical,
@@ -908,10 +964,11 @@ def figure_first(root: Path, repeats: int) -> None:
         f"{imports['end'] - imports['start']:.2f} s); with the stores already there (a new study_name): "
         f"{statistics.median(existing):.2f} s",
         f"Optuna + MLflowCallback script on digits (imports, data, SQLite study) to its first fit "
-        f"{statistics.median(peer):.2f} s; python -c pass {statistics.median(floor):.2f} s (the floor)",
-        f"<= {TARGETS['first']:.1f} s",
-        median <= TARGETS["first"],
+        f"{peer_median:.2f} s (ours/peer {median / peer_median:.2f}x); python -c pass "
+        f"{statistics.median(floor):.2f} s (the floor)",
+        *targets(Check("ours/Optuna + MLflowCallback script", median / peer_median, TARGETS["first"])),
         machine,
+        ratio=median / peer_median,
         seconds=to_first,
         existing_stores=existing,
         peer=peer,
@@ -943,15 +1000,20 @@ def figure_cli(root: Path, repeats: int) -> None:
         hydra_refused = [run_command(app, ["app.py", "epoch=5"], check=False).wall for _ in range(repeats)]
         floor = [run_command(root, ["-c", "pass"]).wall for _ in range(repeats)]
     medians = {name: statistics.median(values) for name, values in ours.items()}
+    peer = {"--help": statistics.median(hydra_help), "refused": statistics.median(hydra_refused)}
+    # the peer of --help is the Hydra app's --help; of a refused value or key, its refused key
+    ratios = {name: value / peer["--help" if name == "--help" else "refused"] for name, value in medians.items()}
+    text, met = targets(*(Check(f"{name.split(' (')[0]} ours/Hydra app", r, TARGETS["cli"]) for name, r in ratios.items()))
     report(
         f"command line answers (median of {repeats}, wall of the whole command)",
-        "; ".join(f"{name} {value:.2f} s" for name, value in medians.items()),
-        f"one-file Hydra app: --help {statistics.median(hydra_help):.2f} s, refused key "
-        f"{statistics.median(hydra_refused):.2f} s; python -c pass {statistics.median(floor):.2f} s",
-        f"< {TARGETS['cli']} s each",
-        max(medians.values()) < TARGETS["cli"],
+        "; ".join(f"{name} {value:.2f} s ({ratios[name]:.2f}x)" for name, value in medians.items()),
+        f"one-file Hydra app: --help {peer['--help']:.2f} s, refused key {peer['refused']:.2f} s; "
+        f"python -c pass {statistics.median(floor):.2f} s",
+        text,
+        met,
         machine,
         seconds=medians,
+        ratios=ratios,
     )
 
 
@@ -1133,8 +1195,7 @@ def figure_workers(root: Path, extra: tuple[str, ...], trials: int) -> None:
         f"equal-cost trials ({trials} x digits [64, 32] x 100 epochs, learning rate only, no pruning): whole "
         f"command {whole2 / whole1:.2f}x ({whole2:.1f} vs {whole1:.1f}/min), steady state {steady2 / steady1:.2f}x "
         f"({steady2:.1f} vs {steady1:.1f}/min); the ideal on 2 cores: 2.00x",
-        f">= {TARGETS['workers']}x over the whole default command",
-        rate2 / rate1 >= TARGETS["workers"],
+        *targets(Check("2 workers/1, whole default command", rate2 / rate1, TARGETS["workers"], at_least=True)),
         machine,
         default=(rate1, rate2),
         equal_whole=(whole1, whole2),

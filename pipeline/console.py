@@ -11,7 +11,7 @@ from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 from models import DivergenceError, ModelFileError
-from pipeline.errors import ConfigError, DataError, StoreOutageError, causes, write_failed
+from pipeline.errors import ConfigError, DataError, StoreOutageError, causes, first_line, write_failed
 from pipeline.interrupts import Terminated, handle_signals
 from pipeline.records.uris import SECRET_VARIABLES, mask_password, mask_secrets
 
@@ -119,21 +119,15 @@ def short(message: str, limit: int = MAX_MESSAGE) -> str:
     return message if len(message) <= limit else f"{message[:limit]}… ({len(message) - limit} more characters)"
 
 
-def _cause(error: BaseException) -> BaseException:
-    """The first error down the chain that says what failed at the bottom (an OSError, a locked database)."""
-    found = (
-        e
-        for e in causes(error)
-        if isinstance(e, OSError) or any(sign in str(e) for sign in ("locked", "No space", "disk is full"))
-    )
-    return next(found, error)
+def _names_the_write(error: BaseException) -> bool:
+    """An error that says what failed at the bottom of a write (an OSError, a locked or full database)."""
+    return isinstance(error, OSError) or any(sign in str(error) for sign in ("locked", "No space", "disk is full"))
 
 
 def what_failed(error: BaseException) -> str:
     """The failed write in the user's words: the bottom cause's first line (not Optuna's "exceeding max length"
     nor the SQL statement SQLAlchemy appends), a full SQLite database said to be a full disk."""
-    cause = _cause(error)
-    line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    line = first_line(error, prefer=_names_the_write, limit=300)
     if "disk is full" in line and "No space" not in line:
         line = f"No space left on device ({line.removeprefix('(sqlite3.OperationalError) ')})"
     return short(line, 300)

@@ -5,7 +5,7 @@ print it as one line instead of a traceback.
 """
 
 import errno
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 class ConfigError(ValueError):
@@ -38,3 +38,25 @@ def write_failed(error: BaseException | None) -> bool:
         or "No space left" in str(e)
         for e in causes(error)
     )
+
+
+def first_line(
+    error: BaseException,
+    prefer: Callable[[BaseException], bool] | None = None,
+    deepest: bool = False,
+    limit: int = 300,
+) -> str:
+    """The telling line of an error chain (``causes``), for a one-line message: the first error down the chain that
+    ``prefer`` accepts; else, with ``deepest``, the deepest one that says something (a driver's error under an ORM's
+    wrapping; some say only ``()``); else ``error`` itself. Its first non-blank line, cut to ``limit`` characters, or
+    its type's name when it says nothing."""
+    chain = list(causes(error))
+    chosen = next((e for e in chain if prefer(e)), None) if prefer is not None else None
+    if chosen is None and deepest:
+        chosen = next((e for e in reversed(chain) if len(_line(e).strip("() ")) > 3), None)
+    chosen = chosen or error
+    return (_line(chosen) or type(chosen).__name__)[:limit]
+
+
+def _line(error: BaseException) -> str:
+    return next((part.strip() for part in str(error).splitlines() if part.strip()), "")

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from models import ModelFileError
 from pipeline.console import fail_cleanly, handle_sigterm
-from pipeline.errors import ConfigError, causes
+from pipeline.errors import ConfigError, first_line
 from pipeline.record_names import DEFAULT_TRACKING_URI
 from pipeline.records.champion import CHAMPION
 from pipeline.records.pyfunc_model import example_request
@@ -303,16 +303,15 @@ def check_model_loads(model_uri: str) -> None:
         load_pyfunc_model(model_uri)
     except Exception as error:  # ModelFileError (a damaged network.npz), a missing file, MLflow's own refusal
         raise ConfigError(
-            f"{model_uri} cannot be served: {_first_line(error)}. Its files are damaged or missing; serve another "
+            f"{model_uri} cannot be served: {first_line(error, prefer=_names_the_file, limit=500)}. Its files are "
+            "damaged or missing; serve another "
             "version (--model NAME/VERSION) or run the sweep again to register a good one"
         ) from None
 
 
-def _first_line(error: BaseException) -> str:
-    """What names the file and what is wrong with it: the first damaged-file or file-system error down the
-    chain (our ``ModelFileError``, a missing file), else the error itself; its first line."""
-    named = next((e for e in causes(error) if isinstance(e, ModelFileError | OSError)), error)
-    return (str(named).strip().splitlines() or [type(named).__name__])[0][:500]
+def _names_the_file(error: BaseException) -> bool:
+    """Our ``ModelFileError`` (a damaged network.npz) or a file-system error: what names the file and what is wrong."""
+    return isinstance(error, ModelFileError | OSError)
 
 
 def serve(tracking_uri: str, name: str, version: int, host: str, port: int, why: str = "") -> int:

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy.exc
 
-from pipeline.errors import StoreOutageError, causes
+from pipeline.errors import StoreOutageError, causes, first_line
 from pipeline.records.uris import mask_password
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ class _Outage:
             if cls.since is None:
                 cls.since = time.monotonic()
                 print(
-                    f"the study storage {mask_password(url)} is not answering ({_first_line(error)}); "
+                    f"the study storage {mask_password(url)} is not answering ({_telling(error)}); "
                     f"waiting up to {OUTAGE_SECONDS:.0f} s for it",
                     file=sys.stderr,
                 )
@@ -88,8 +88,8 @@ def patiently(url: str, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             if time.monotonic() - _Outage.seen(url, error) > OUTAGE_SECONDS:
                 _Outage.gave_up = StoreOutageError(
                     f"the study storage {mask_password(url)} stopped answering for more than {OUTAGE_SECONDS:.0f} s "
-                    f"({_first_line(error)}); every finished trial is recorded: run the same command again to "
-                    "resume once it answers"
+                    f"({_telling(error)}); every finished trial is recorded: run the same command again to resume "
+                    "once it answers"
                 )
                 raise _Outage.gave_up from None
             time.sleep(pause * (0.5 + random.random()))
@@ -99,10 +99,6 @@ def patiently(url: str, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return result
 
 
-def _first_line(error: BaseException) -> str:
-    """The most telling line of the chain: the deepest cause that says something (some say only ``()``)."""
-    for cause in reversed(list(causes(error))):
-        line = (str(cause).strip().splitlines() or [""])[0]
-        if len(line.strip("() ")) > 3:
-            return line[:200]
-    return type(error).__name__
+def _telling(error: BaseException) -> str:
+    """The driver's own words under SQLAlchemy's and Optuna's wrappings (the deepest cause that says something)."""
+    return first_line(error, deepest=True, limit=200)

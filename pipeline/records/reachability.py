@@ -24,7 +24,7 @@ import urllib.request
 from base64 import b64encode
 from urllib.parse import urlsplit, urlunsplit
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, first_line
 from pipeline.records.uris import mask_password
 
 TIMEOUT_SECONDS = 5.0
@@ -202,11 +202,13 @@ def _database_problem(uri: str, timeout: float) -> str | None:
         with engine.connect():
             return None
     except sqlalchemy.exc.DBAPIError as error:
-        message = _first_line(str(error.orig or error), url.password)
+        message = first_line(error.orig or error)
     except Exception as error:  # a driver that fails in its own way: still one line, never the password
-        message = _first_line(f"{type(error).__name__}: {error}", url.password)
+        message = f"{type(error).__name__}: {first_line(error)}"
     finally:
         engine.dispose()
+    if url.password:  # a driver may quote the URI it was given
+        message = message.replace(url.password, "***")
     text = message.lower()
     if "password authentication failed" in text:
         return f"the database server {where} refused the password of user {url.username!r} in {shown}: fix it"
@@ -226,8 +228,3 @@ def _database_problem(uri: str, timeout: float) -> str | None:
     if "could not translate host name" in text or "name or service not known" in text:
         return f"cannot reach the database server {where} (host name not found) for {shown}"
     return f"cannot use the database {shown}: {message}"
-
-
-def _first_line(text: str, password: str | None) -> str:
-    line = next((part.strip() for part in text.splitlines() if part.strip()), text.strip())
-    return line.replace(password, "***") if password else line

@@ -16,7 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 from models import OUTPUT_ACTIVATIONS, Architecture, FitSettings
 from models.rules import Range
 from models.settings import SEED_MAX, default_of, setting
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, first_line
 from pipeline.record_names import DEFAULT_STORAGE, DEFAULT_TRACKING_URI
 from pipeline.setup import names
 from pipeline.setup.help import register_help
@@ -195,7 +195,7 @@ def to_config(cfg: DictConfig) -> Config:
         config = OmegaConf.to_object(merged)
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", None) or "?"
-        raise ConfigError(f"config key {key}: {_first_line(error)}; see conf/ for the allowed keys") from None
+        raise ConfigError(f"config key {key}: {first_line(error)}; see conf/ for the allowed keys") from None
     config.search.space = {name: _search_param(name, spec) for name, spec in config.search.space.items()}
     if config.study_name == names.AUTO:
         data = names.data_label(config.dataset.name, config.dataset.path)
@@ -213,7 +213,7 @@ def _search_param(name: str, spec: object) -> SearchParam:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SearchParam), spec))
     except OmegaConfBaseException as error:
         raise ConfigError(
-            f"search.space.{name}: {_first_line(error)}; allowed keys: {sorted(get_type_hints(SearchParam))}"
+            f"search.space.{name}: {first_line(error)}; allowed keys: {sorted(get_type_hints(SearchParam))}"
         ) from None
 
 
@@ -263,7 +263,3 @@ def check_override_keys(overrides: list[str]) -> None:
             schema = hints[key]
             if not is_dataclass(schema):
                 break  # a value, or a mapping the user fills: nothing more to check here
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
