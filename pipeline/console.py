@@ -114,6 +114,15 @@ def handle_sigterm() -> None:
     handle_signals()
 
 
+def brief(value: object, digits: int = 4) -> str:
+    """A value as a run name, a figure's label or a table shows it: a float to ``digits`` significant digits, a whole
+    float as an integer (``64.0`` -> ``64``, not ``64`` or ``6.4e+01`` by chance of the digits); anything else as
+    it prints."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.{digits}g}"
+    return str(value)
+
+
 def short(message: str, limit: int = MAX_MESSAGE) -> str:
     """``message`` cut to ``limit`` characters, saying how much was left out."""
     return message if len(message) <= limit else f"{message[:limit]}… ({len(message) - limit} more characters)"

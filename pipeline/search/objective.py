@@ -15,6 +15,7 @@ import numpy as np
 import optuna
 
 from models import DivergenceError
+from pipeline.console import brief
 from pipeline.errors import write_failed
 from pipeline.interrupts import critical, interruptible
 from pipeline.record_names import (
@@ -71,7 +72,7 @@ def trial_name(number: int, values: dict[str, object]) -> str:
     if "learning_rate" in values:
         parts.append(f"lr={values['learning_rate']:.2g}")
     shown = {"hidden_activation", "hidden_units", "learning_rate"}
-    parts += [f"{key}={_short(value)}" for key, value in values.items() if key not in shown][:3]
+    parts += [f"{key}={brief(value, 2)}" for key, value in values.items() if key not in shown][:3]
     return " ".join(parts)
 
 
@@ -80,10 +81,6 @@ def _marked(name: str, marker: str) -> str:
     in the part of the name MLflow's runs list shows (it cut ``trial-39 [pruned…`` before it); the state is also
     the run's status and its ``trial_state`` tag, which the list can show as a column."""
     return f"{name} [{marker}]"
-
-
-def _short(value: object) -> str:
-    return f"{value:.2g}" if isinstance(value, float) else str(value)
 
 
 def objective_value(metric: str, result: RunResult, last: dict[str, float]) -> float:

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 from optuna.trial import FrozenTrial, TrialState
 
+from pipeline.console import brief
 from pipeline.record_names import FAILURE_ATTR
 from pipeline.search.constraints import feasible
 from pipeline.search.evidence import RESAMPLES, Confirmation, Evidence, Importance, evidence_of
@@ -379,7 +380,7 @@ def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
             # point on its axis: its line stops there instead of pretending to a middle value.
             columns.append([np.nan if np.isnan(v) else (v - low) / (high - low) if high > low else 0.5 for v in scaled])
             ends = [(0.0, min(present)), (1.0, max(present))] if high > low else [(0.5, present[0])]
-            labels.append([(height, _short(value)) for height, value in ends])
+            labels.append([(height, brief(value, 3)) for height, value in ends])
         else:  # every category named at its place on the axis
             order = sorted({str(v) for v in present})
             spread = max(len(order) - 1, 1)
@@ -407,10 +408,6 @@ def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
         figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=colormap), ax=axes, label=data.metric, pad=0.04)
     axes.set_title(f"parallel coordinates of the complete trials, coloured by {data.metric}")
     return figure
-
-
-def _short(value: object) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 # ----- the page --------------------------------------------------------------------------------------
@@ -555,7 +552,7 @@ def _best_html(data: ReportInput, complete: list[FrozenTrial]) -> str:
         return "<p>No trial completed.</p>"
     best = chosen[0]
     settings = "".join(
-        f"<tr><td>{html.escape(str(key))}</td><td>{html.escape(_short(value))}</td></tr>"
+        f"<tr><td>{html.escape(str(key))}</td><td>{html.escape(brief(value, 3))}</td></tr>"
         for key, value in data.best_settings.items()
     )
     shown = ", ".join(f"{m} = {v:.4f}" for m, v in zip(data.metrics or [data.metric], best.values, strict=False))

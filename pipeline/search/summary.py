@@ -16,6 +16,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from models import DeepNetwork
+from pipeline.console import brief
 from pipeline.records.champion import Crowning, crown
 from pipeline.records.tracking import (
     STATUS_FAILED,
@@ -479,11 +480,5 @@ def leaderboard(table: pd.DataFrame, tracker: Tracker, config: Config, dataset: 
     shown = shown.rename(columns={**dict(zip(columns, config.search.metrics, strict=True)), "number": "trial"})
     # Parameters a trial did not have (hidden_units_l3 of a 1-layer net) print blank, not NaN.
     for column in shown.columns[2 + len(columns) + bool(limits) :]:
-        shown[column] = [_short(v) if not (isinstance(v, float) and math.isnan(v)) else "" for v in shown[column]]
+        shown[column] = [brief(v) if not (isinstance(v, float) and math.isnan(v)) else "" for v in shown[column]]
     return "leaderboard:\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-
-
-def _short(value: object) -> str:
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else f"{value:.4g}"
-    return str(value)
