@@ -116,7 +116,7 @@ AUTO_CHOICES = {
     "several_long": "nsgaii",  # two or three objectives, more trials
     "many": "nsgaiii",  # four or more objectives
 }
-# The options conf/sampler/tpe.yaml gives sampler=tpe (tests/pipeline/test_auto_choice.py holds the two equal).
+# The options conf/sampler/tpe.yaml gives sampler=tpe (tests/pipeline/search/test_auto_choice.py holds the two equal).
 AUTO_OPTIONS = {"tpe": {"multivariate": True, "group": True, "n_startup_trials": 8}}
 MANY_TRIALS = 250  # where Optuna's AutoSampler moves from TPE to NSGA-II
 SMALL_BUDGET = 200  # GP's cost per trial grows with the trials (0.4 s a trial at 40 here): no GP beyond this

@@ -100,7 +100,7 @@ def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> 
 # The fixed settings a study records (``settings()["fixed"]``), by the version that added them. A study recorded
 # before a setting existed trained with the value given here (the behaviour before the setting was a setting):
 # it resumes as long as the setting is left at that value. A new model or train setting goes in a new version
-# here; tests/pipeline/test_study_settings.py fails until it does (not from today's dataclass defaults, which
+# here; tests/pipeline/search/test_study_settings.py fails until it does (not from today's dataclass defaults, which
 # may change).
 FIRST_SETTINGS = {  # version 1 (2026-11-29)
     "model": ("hidden_units", "hidden_activation", "output", "init", "dtype"),

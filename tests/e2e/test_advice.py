@@ -10,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import invariants
 import numpy as np
 import optuna
 import pytest
+from helpers import invariants
 from mlflow import MlflowClient
 
 from models import DeepNetwork

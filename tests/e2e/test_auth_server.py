@@ -24,8 +24,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from mlflow import MlflowClient
-from servers import (
+from helpers.servers import (
     ENV,
     POSTGRES_PASSWORD,
     Credentials,
@@ -37,6 +36,7 @@ from servers import (
     postgres_database,
     scan_for,
 )
+from mlflow import MlflowClient
 from sqlalchemy.engine import make_url
 
 from pipeline.errors import ConfigError

@@ -1,5 +1,5 @@
 """Reliability, round 2: faults tried from outside, each provoked for real, each followed by the
-invariant checker (tests/e2e/invariants.py) after the command and after one resume.
+invariant checker (tests/e2e/helpers/invariants.py) after the command and after one resume.
 
 Kills of the last trial's worker and of one of two workers; kills while a store is being created and
 while the summary is published; a full file system under the study storage; two signals within
@@ -16,11 +16,11 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-import commands
 import optuna
 import pytest
-from commands import ENV
-from invariants import check
+from helpers import commands
+from helpers.commands import ENV
+from helpers.invariants import check
 from mlflow import MlflowClient
 
 pytestmark = pytest.mark.slow
@@ -276,7 +276,7 @@ def test_a_full_disk_under_the_study_storage_keeps_optuna_and_mlflow_in_agreemen
     by_trial: dict[str, list] = {}
     for found in runs:
         by_trial.setdefault(found.data.tags["trial_number"], []).append(found)
-    from invariants import expected_status, uses_budget
+    from helpers.invariants import expected_status, uses_budget
 
     for trial in study.trials:
         assert len(by_trial[str(trial.number)]) == 1, trial.number

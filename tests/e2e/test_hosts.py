@@ -43,9 +43,7 @@ from typing import TypeVar
 import optuna
 import pytest
 import sqlalchemy
-from mlflow import MlflowClient
-from optuna.trial import FrozenTrial, TrialState
-from servers import (
+from helpers.servers import (
     ENV,
     POSTGRES_PASSWORD,
     MlflowServer,
@@ -55,6 +53,8 @@ from servers import (
     needs_postgres,
     postgres_database,
 )
+from mlflow import MlflowClient
+from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.engine import make_url
 
 pytestmark = [pytest.mark.slow, needs_postgres]

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from commands import ENV
+from helpers.commands import ENV
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """The efficiency work's promise: a sweep stores exactly what it stored before, bit for bit.
 
-The reference (tests/e2e/data/small_sweep_records.json) was written by ``python tests/e2e/fingerprint.py
+The reference (tests/e2e/data/small_sweep_records.json) was written by ``python tests/e2e/helpers/fingerprint.py
 --write`` before the bookkeeping was made cheaper; a change that alters a trial, a run, a metric value,
 a parameter, a tag or an artifact's content makes this test fail. Rewrite the reference only for a change
 meant to alter the records, and say so in its commit.
@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 import pytest
-from fingerprint import REFERENCE, fingerprint, run_sweep, sweep_env
+from helpers.fingerprint import REFERENCE, fingerprint, run_sweep, sweep_env
 
 pytestmark = pytest.mark.slow
 

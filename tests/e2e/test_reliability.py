@@ -16,13 +16,13 @@ from collections import Counter
 from pathlib import Path
 
 import h5py
-import invariants
 import mlflow
 import numpy as np
 import optuna
 import pytest
-from commands import ENV, start
-from commands import small_disk as small_disk_mount
+from helpers import invariants
+from helpers.commands import ENV, start
+from helpers.commands import small_disk as small_disk_mount
 from mlflow import MlflowClient
 
 from models import ModelFileError

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from commands import ENV
+from helpers.commands import ENV
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 

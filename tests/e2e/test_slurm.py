@@ -28,10 +28,10 @@ from typing import TypeVar
 
 import optuna
 import pytest
-from invariants import check_records
+from helpers.invariants import check_records
+from helpers.servers import ENV, MlflowServer, mlflow_server, needs_postgres, postgres_database
 from mlflow import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
-from servers import ENV, MlflowServer, mlflow_server, needs_postgres, postgres_database
 
 SLURM_CONF = os.environ.get("DEEPSWEEP_TEST_SLURM_CONF")
 ROOT = Path(__file__).resolve().parents[2]

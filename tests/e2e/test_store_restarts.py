@@ -22,9 +22,9 @@ from pathlib import Path
 
 import optuna
 import pytest
-from invariants import check_records
+from helpers.invariants import check_records
+from helpers.servers import ENV, free_port, start_mlflow_server
 from mlflow import MlflowClient
-from servers import ENV, free_port, start_mlflow_server
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from commands import start
+from helpers.commands import start
 from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Run

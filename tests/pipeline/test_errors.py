@@ -1,11 +1,13 @@
 """``errors.first_line``: the one rule for the telling line of an error chain, which every one-line message uses."""
 
+import itertools
+
 from pipeline.errors import first_line
 
 
 def _chain(*errors: BaseException) -> BaseException:
     """``errors[0]`` raised from ``errors[1]`` raised from ...: the chain ``causes`` walks."""
-    for outer, inner in zip(errors, errors[1:], strict=False):
+    for outer, inner in itertools.pairwise(errors):
         outer.__cause__ = inner
     return errors[0]
 

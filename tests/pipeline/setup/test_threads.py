@@ -7,7 +7,7 @@ from pipeline.setup.data import load
 from pipeline.setup.threads import SMALL_PRODUCT, largest_product, one_blas_thread
 from pipeline.setup.vocabulary import DATASETS
 
-CONF = __import__("pathlib").Path(__file__).resolve().parents[2] / "conf"
+CONF = __import__("pathlib").Path(__file__).resolve().parents[3] / "conf"
 
 
 def config(*overrides: str) -> Config:

@@ -26,7 +26,7 @@ from pipeline.setup.config import (
     register_schemas,
 )
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = Path(__file__).resolve().parents[3] / "conf"
 GROUPS = ("dataset", "model", "train", "search", "sampler", "pruner", "tracking", "experiment")
 # Options that cannot compose without a value the user must give.
 REQUIRED = {

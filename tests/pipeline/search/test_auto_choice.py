@@ -13,7 +13,7 @@ from pipeline.search import samplers
 from pipeline.search.samplers import AUTO_CHOICES, MANY_TRIALS, choose_pruner, choose_sampler
 from pipeline.setup.config import Config, register_schemas
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = Path(__file__).resolve().parents[3] / "conf"
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 register_schemas()

@@ -21,7 +21,7 @@ from pipeline.search import study as studies
 from pipeline.search.space import apply, config_path, grid, suggest
 from pipeline.setup.config import Config, SearchParam, register_schemas
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = Path(__file__).resolve().parents[3] / "conf"
 
 register_schemas()
 

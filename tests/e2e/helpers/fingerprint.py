@@ -1,6 +1,6 @@
 """Everything a small sweep stores, as one comparable JSON document: the efficiency work must keep it.
 
-Run ``python tests/e2e/fingerprint.py --write`` to record the reference (tests/e2e/data/); the test in
+Run ``python tests/e2e/helpers/fingerprint.py --write`` to record the reference (tests/e2e/data/); the test in
 test_records_unchanged.py runs the same sweep and compares. Only what differs between two honest runs
 is left out: run ids (replaced by the trial they belong to), times, host names, pids, the git commit,
 the third-party package versions, and the folder the sweep ran in.
@@ -23,7 +23,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar
 import optuna
 from mlflow import MlflowClient
 
-REFERENCE = Path(__file__).parent / "data" / "small_sweep_records.json"
+REFERENCE = Path(__file__).parents[1] / "data" / "small_sweep_records.json"
 # Pruning on (median, reports every epoch, two startup trials), a retried-seed free single worker,
 # every record kind: plots and the model of the best trial too.
 OVERRIDES = (
@@ -153,7 +153,7 @@ def _without_columns(text: str, dropped: set[str]) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
-        sys.exit("usage: python tests/e2e/fingerprint.py --write   (records the reference)")
+        sys.exit("usage: python tests/e2e/helpers/fingerprint.py --write   (records the reference)")
     with tempfile.TemporaryDirectory() as work:
         run_sweep(Path(work) / "sweep", sweep_env())
         REFERENCE.parent.mkdir(exist_ok=True)

@@ -11,7 +11,7 @@ from sklearn import datasets as sk_datasets
 
 from pipeline.setup.data import DATASETS, DataError, Dataset, load_dataset
 
-COURSE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "course"
+COURSE = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "course"
 needs_course = pytest.mark.skipif(
     not (COURSE / "train_catvnoncat.h5").is_file() or not (COURSE / "test_catvnoncat.h5").is_file(),
     reason=f"the course's cat files are not in {COURSE.resolve()} (reference data is not part of the project)",
