@@ -10,12 +10,15 @@ and ``pipeline.search.samplers``.
 """
 
 import dataclasses
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from models.rules import Range
+from pipeline.console import add_secrets, fail_cleanly, handle_sigterm, mask_output, run_to_exit
 from pipeline.errors import ConfigError
 from pipeline.records.reachability import check_reachable
 from pipeline.records.store_checks import (
@@ -23,6 +26,7 @@ from pipeline.records.store_checks import (
     TRACKING_SCHEMES,
     check_artifact_location,
     check_half_created,
+    check_hydra_folders,
     check_name,
     check_store_uri,
 )
@@ -39,7 +43,15 @@ from pipeline.search.space import (
     parameter_names,
     point_problem,
 )
-from pipeline.setup.config import DIRECTIONS, LOG_MODEL, PARAM_TYPES, Config, SearchParam, to_config
+from pipeline.setup.config import (
+    DIRECTIONS,
+    LOG_MODEL,
+    PARAM_TYPES,
+    Config,
+    SearchParam,
+    check_override_keys,
+    to_config,
+)
 from pipeline.setup.data import Dataset, load
 from pipeline.setup.reference import BIAS_VARIANCE
 from pipeline.setup.rules import RANGES, check_choice, check_dataset, check_range
@@ -61,6 +73,27 @@ class Prepared:
 
     config: Config
     dataset: Dataset
+
+
+def run_command(main: Callable[[], object]) -> None:
+    """How every Hydra command starts (``python -m pipeline.sweep``, ``pipeline.train``): secrets masked in every
+    printed line before Hydra runs (Hydra's and MLflow's lines included); the arguments checked before Hydra acts
+    on them (its output folders, which it would create anywhere, and a mistyped key, for which Hydra's own hint
+    misleads); then ``main`` run to its exit code."""
+    mask_output()
+    with fail_cleanly():
+        check_hydra_folders(sys.argv[1:])
+        check_override_keys(sys.argv[1:])
+    run_to_exit(main)
+
+
+def command_config(cfg: DictConfig) -> Config:
+    """The checked config of a command (``load_config``), its store secrets kept out of every printed line; SIGTERM
+    from here on stops the command as Ctrl-C does. Call it inside ``fail_cleanly``."""
+    handle_sigterm()
+    config = load_config(cfg)
+    add_secrets(config.tracking.tracking_uri, config.tracking.storage)
+    return config
 
 
 def load_config(cfg: DictConfig) -> Config:

@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING
 import hydra
 from omegaconf import DictConfig
 
-from pipeline.console import Terminated, add_secrets, fail_cleanly, handle_sigterm, mask_output, run_to_exit
-from pipeline.preflight import load_config, prepare_sweep
-from pipeline.records.store_checks import check_hydra_folders
+from pipeline.console import Terminated, fail_cleanly
+from pipeline.preflight import command_config, prepare_sweep, run_command
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
-from pipeline.setup.config import Config, check_override_keys, register_schemas
+from pipeline.setup.config import Config, register_schemas
 
 # Optuna, MLflow and the search modules are imported by the functions that use them: ``--help`` and a
 # refused override need only Hydra and the config, and answer in a fraction of a second
@@ -168,19 +167,12 @@ def report_folder(config: Config) -> Path:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> int:
-    handle_sigterm()
     with fail_cleanly():
-        config = load_config(cfg)
-        add_secrets(config.tracking.tracking_uri, config.tracking.storage)
-        code = sweep(config)
+        code = sweep(command_config(cfg))
     if code:
         sys.exit(code)
     return 0
 
 
 if __name__ == "__main__":
-    mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
-    with fail_cleanly():
-        check_hydra_folders(sys.argv[1:])  # before Hydra creates them
-        check_override_keys(sys.argv[1:])  # a typo: "did you mean", not Hydra's hint to append it
-    run_to_exit(main)
+    run_command(main)

@@ -7,16 +7,14 @@ Examples::
     python -m pipeline.train experiment=course_cat_4layer dataset.path=../data/course
 """
 
-import sys
 from collections.abc import Callable
 
 import hydra
 from omegaconf import DictConfig
 
-from pipeline.console import add_secrets, fail_cleanly, handle_sigterm, mask_output, print_result, run_to_exit
-from pipeline.preflight import load_config, prepare_training
-from pipeline.records.store_checks import check_hydra_folders
-from pipeline.setup.config import check_override_keys, register_schemas
+from pipeline.console import fail_cleanly, print_result
+from pipeline.preflight import command_config, prepare_training, run_command
+from pipeline.setup.config import register_schemas
 
 register_schemas()
 
@@ -41,10 +39,8 @@ def main(cfg: DictConfig) -> None:
     from pipeline.setup.threads import one_blas_thread
     from pipeline.training import train_once  # MLflow: not needed for --help or a refused override
 
-    handle_sigterm()
     with fail_cleanly():
-        config = load_config(cfg)
-        add_secrets(config.tracking.tracking_uri, config.tracking.storage)
+        config = command_config(cfg)
         prepared = prepare_training(config)  # everything refused before any run exists
         printer = cost_printer(config.train.print_every)
         # Small products: one BLAS thread is as fast and spares the other core (pipeline/setup/threads.py).
@@ -54,8 +50,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    mask_output()  # before Hydra runs: no secret in any printed line, Hydra's and MLflow's included
-    with fail_cleanly():
-        check_hydra_folders(sys.argv[1:])  # before Hydra creates them
-        check_override_keys(sys.argv[1:])  # a typo: "did you mean", not Hydra's hint to append it
-    run_to_exit(main)
+    run_command(main)
