@@ -89,7 +89,9 @@ def train_and_record(
     final |= trained_metrics(network, dataset, config)
     last = {key: points[-1][1] for key, points in epochs.history.items() if points}
     final |= bias_variance(dataset.task, {**last, **final}, reference_for(config.dataset, dataset.task))
-    recorder.add_metrics(final, step=config.train.epochs)  # sent with the run's last write
+    # Step 0, not the last epoch: MLflow's chart view draws a metric logged once at step 0 as one bar per run, and one
+    # logged at a later step as a lone dot on a step axis. Sent with the run's last write.
+    recorder.add_metrics(final, step=0)
     record_artifacts(recorder, network, dataset, epochs.history, log_model=log_model, log_plot=log_plot)
     trained = 1 + max((epoch for points in epochs.history.values() for epoch, _ in points[-1:]), default=0)
     return RunResult(network, epochs.history, final, seconds, trained)

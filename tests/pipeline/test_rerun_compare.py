@@ -34,3 +34,12 @@ def test_changed_data_is_named_before_the_metric_differences() -> None:
     ]
     assert data_changes({"data_fingerprint": "a" * 64}, {"data_fingerprint": "a" * 64}) == []
     assert data_changes({}, {"data_fingerprint": "a" * 64}) == []
+
+
+def test_a_value_logged_once_is_compared_by_value_whatever_its_step() -> None:
+    """Values logged once after training (``test_accuracy``, ``final_*``) were logged at the last epoch's step by
+    earlier versions and at step 0 since (MLflow's chart view draws them as bars then): a rerun of an old run
+    matches it, and a changed value is still a difference."""
+    old_run = {"test_accuracy": [(20, 0.9722)]}
+    assert compare(old_run, {"test_accuracy": [(0, 0.9722)]}) == []
+    assert compare(old_run, {"test_accuracy": [(0, 0.9723)]}) == ["test_accuracy: logged 0.9722, rerun 0.9723"]
