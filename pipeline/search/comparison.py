@@ -9,7 +9,6 @@ optimize the same first metric in the same direction: anything else would compar
 
 import base64
 import html
-import io
 import math
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from pipeline.errors import ConfigError
 from pipeline.record_names import SETTINGS_ATTR
 from pipeline.search.constraints import feasible
 from pipeline.search.evidence import Importance, evidence_of, importances
+from pipeline.search.report import png
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,7 @@ def _metric(study: optuna.Study) -> str:
 
 
 def _png(figure: Figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return base64.b64encode(png(figure)).decode()
 
 
 def curves_figure(curves: list[Curve], metric: str, by_time: bool) -> Figure:

@@ -22,6 +22,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: sweeps run on machines without a screen
 
+import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
 import optuna
@@ -76,11 +77,14 @@ class ReportInput:
     colour_by: str | None = None  # the bias-variance map's colour (search.colour_by; None: the most important)
 
 
-def _png(figure: Figure) -> bytes:
+def png(figure: Figure) -> bytes:
+    """The figure as PNG bytes, drawn once: the canvas lays it out (constrained layout) and renders it in the same
+    pass. ``savefig`` draws a figure with a layout engine twice, a dry run for the layout and then the picture: the
+    same pixels for about 15 % more time (docs/BENCHMARKS.md, summary)."""
+    figure.set_dpi(100)  # whatever a user's matplotlibrc says
+    figure.canvas.draw()
     buffer = io.BytesIO()
-    # The figures lay themselves out (constrained layout) when drawn: one draw per PNG; a tight
-    # bounding box would draw each twice (docs/BENCHMARKS.md, summary).
-    figure.savefig(buffer, format="png", dpi=100)
+    matplotlib.image.imsave(buffer, np.asarray(figure.canvas.buffer_rgba()), format="png")
     plt.close(figure)
     return buffer.getvalue()
 
@@ -428,7 +432,7 @@ def _safe(make: Callable[[], Figure], skipped: list[str], name: str) -> tuple[by
         figure = make()
         plotted = [a for a in figure.axes if a.get_label() != "<colorbar>"]
         labels = [(a.get_xlabel(), a.get_ylabel()) for a in plotted if a.get_xlabel() or a.get_ylabel()]
-        return _png(figure), labels
+        return png(figure), labels
     except (ValueError, RuntimeError, ZeroDivisionError, IndexError, TypeError) as error:
         skipped.append(f"{name}: {error}")
         plt.close("all")
