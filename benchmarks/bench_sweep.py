@@ -24,6 +24,12 @@ Figures (``--figures`` runs a subset; all by default):
 - ``first``: time to first trial, from the command's start to the first trial's ``fit``, with warm
   file caches, in a fresh folder; peer: an Optuna + ``MLflowCallback`` script on the same data to its
   first ``fit``. Target: <= 1.0x the peer.
+- ``resume``: loading and resuming a study of ``--resume-trials`` trials (default 1000): the study is made once
+  (iris, 1 epoch, random sampler, no pruner, no retraining at the end), then the same command with one more
+  trial in the budget is timed to its first ``fit``, against the same command on a new study in the same
+  stores; the difference is what the existing trials cost. Peer in the same run: Optuna's own
+  ``optuna.load_study`` + ``study.trials`` of that study (Optuna's published figure for 1000 trials: 0.37 s).
+  Target: <= 1.35x the peer (the issue's 0.5 s against Optuna's 0.37 s).
 - ``cli``: ``python -m pipeline.sweep --help`` and refused overrides; peer: a one-file Hydra app
   (its ``--help`` against ours, its refused key against each of our refusals). Target: each <= 1.5x the
   peer.
@@ -97,7 +103,7 @@ from mlflow import MlflowClient  # noqa: E402
 ENV = {**{k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}, "PYTHONPATH": str(ROOT)}
 CORES = os.cpu_count() or 1
 BUSY_CORES = 0.1  # other processes using more than this (in cores) during a figure: the machine was not idle
-FIGURES = ("overhead", "flat", "first", "cli", "default", "summary", "workers", "pruning", "training")
+FIGURES = ("overhead", "flat", "first", "resume", "cli", "default", "summary", "workers", "pruning", "training")
 
 # Every target a ratio against a peer measured in the same run (machines differ threefold in speed).
 TARGETS = {
@@ -105,6 +111,7 @@ TARGETS = {
     "overhead_bare": 10.0,  # per-trial bookkeeping, ours over bare in-memory Optuna (at most)
     "flat": 2.0,  # bookkeeping of the last 100 trials over that of trials 100-200 (at most)
     "first": 1.0,  # time to the first fit, ours over the Optuna + MLflowCallback script (at most)
+    "resume": 0.5 / 0.37,  # resuming a 1000-trial study over Optuna's load_study + trials (the issue: 0.5 s vs 0.37 s)
     "cli": 1.5,  # --help or a refused override, ours over a one-file Hydra app (at most)
     "summary": 1.0,  # end-of-sweep summary over Optuna's plots + trials CSV of the same study (at most)
     "workers": 1.8,  # trials per minute with 2 workers over 1, whole default command (at least)
@@ -977,6 +984,59 @@ def figure_first(root: Path, repeats: int) -> None:
     )
 
 
+RESUME_COMMAND = (
+    "dataset=iris",
+    "train.epochs=1",
+    "sampler=random",
+    "pruner=none",
+    "search.confirm_seeds=0",
+    "search.data_curve=[]",
+    "tracking.log_model=none",
+)
+PEER_RESUME = r"""
+import sys, time, optuna
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+started = time.perf_counter()
+study = optuna.load_study(study_name=sys.argv[2], storage=sys.argv[1])
+trials = study.trials
+print(f"loaded {len(trials)} trials in {time.perf_counter() - started}")
+"""
+
+
+def figure_resume(root: Path, trials: int, repeats: int) -> None:
+    folder = fresh(root, "resume")
+    made = sweep_command(folder, *RESUME_COMMAND, f"search.n_trials={trials}", "study_name=big")
+    with Machine() as machine:
+        resumed, new = [], []
+        for index in range(repeats):  # interleaved: the resumed study grows by one trial each time
+            run = sweep_command(folder, *RESUME_COMMAND, f"search.n_trials={trials + 1 + index}", "study_name=big",
+                                probe=True, stop_at_first_fit=True, phases=False)  # fmt: skip
+            resumed.append(run.first("fit")["start"] - run.launched)
+            run = sweep_command(folder, *RESUME_COMMAND, f"study_name=new-{index}",
+                                probe=True, stop_at_first_fit=True, phases=False)  # fmt: skip
+            new.append(run.first("fit")["start"] - run.launched)
+        storage = f"sqlite:///{folder}/mlruns/optuna.db"
+        peer = []
+        for _ in range(repeats):
+            done = run_command(folder, ["-c", PEER_RESUME, storage, "big"])
+            peer.append(float(done.stdout.split(" in ")[1]))
+    cost = statistics.median(resumed) - statistics.median(new)
+    peer_median = statistics.median(peer)
+    report(
+        f"loading and resuming a {trials}-trial study (to the first new trial's fit, median of {repeats})",
+        f"ours {cost:.2f} s more than a new study in the same stores ({statistics.median(resumed):.2f} s against "
+        f"{statistics.median(new):.2f} s; making the study took {made.wall:.0f} s)",
+        f"Optuna's load_study + study.trials of the same study {peer_median:.2f} s (runs: "
+        f"{', '.join(f'{t:.2f}' for t in peer)})",
+        *targets(Check("ours/Optuna's load_study + trials", cost / peer_median, TARGETS["resume"])),
+        machine,
+        ratio=cost / peer_median,
+        resumed=resumed,
+        new=new,
+        peer=peer,
+    )
+
+
 def figure_cli(root: Path, repeats: int) -> None:
     app = root / "hydra-app"
     app.mkdir(exist_ok=True)
@@ -1371,6 +1431,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--flat-peers", action="store_true", help="flatness figure: also run the Optuna + MLflowCallback peer"
     )
     parser.add_argument("--repeats", type=int, help="runs per command-line figure (default 3)")
+    parser.add_argument("--resume-trials", type=int, help="trials of the resumed study (default 1000; 100 --quick)")
     parser.add_argument(
         "--what-if",
         nargs="+",
@@ -1398,6 +1459,7 @@ def main(argv: list[str] | None = None) -> None:
             "overhead": lambda: figure_overhead(root, trials, args.what_if),
             "flat": lambda: figure_flat(root, flat_trials, args.flat_peers),
             "first": lambda: figure_first(root, repeats),
+            "resume": lambda: figure_resume(root, args.resume_trials or (100 if args.quick else 1000), repeats),
             "cli": lambda: figure_cli(root, repeats),
             "default": lambda: figure_default(root, extra),
             "summary": lambda: figure_summary(root, extra),
