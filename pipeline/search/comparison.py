@@ -68,7 +68,7 @@ def load(storage: str, names: list[str]) -> list[optuna.Study]:
         try:
             found.append(optuna.load_study(study_name=name, storage=storage))
         except KeyError:
-            known = sorted(s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False))
+            known = sorted(optuna.get_all_study_names(storage))
             raise ConfigError(f"no study {name!r} in the storage; studies: {known}") from None
     goals = {(str(_metric(s)), s.directions[0].name) for s in found}
     if len(goals) > 1:

@@ -40,7 +40,8 @@ class Progress:
             dynamic_ncols=True,
             disable=None,  # no bar when stderr is not a terminal (CI logs, pipes)
         )
-        self._thread.start()
+        if not self._bar.disable:  # no bar (stderr not a terminal): no thread reading every trial of the study
+            self._thread.start()
         return self
 
     def _poll(self) -> None:

@@ -136,7 +136,8 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
     With ``new_study=true`` an existing study is first archived as ``<name>-archived-<time>``.
     """
     name, wanted = config.study_name, json.loads(json.dumps(settings(config, dataset), default=str))
-    exists = name in {summary.study_name for summary in optuna.get_all_study_summaries(rdb, include_best_trial=False)}
+    # The names alone: the summaries read every trial of every study (1.5 s for a 1000-trial study).
+    exists = name in optuna.get_all_study_names(rdb)
     # Read and checked before anything is created or archived: a warm start from a study that is not there,
     # or more starting points than the budget, changes nothing (a warm start from the study being replaced
     # reads it before it is archived).
@@ -215,7 +216,7 @@ def other_study(rdb: RDBStorage, key: str, name: str) -> optuna.Study:
     try:
         return optuna.load_study(study_name=name, storage=rdb)
     except KeyError:
-        known = sorted(s.study_name for s in optuna.get_all_study_summaries(rdb, include_best_trial=False))
+        known = sorted(optuna.get_all_study_names(rdb))
         raise ConfigError(f"{key}={name!r}: no such study in this storage; studies: {known}") from None
 
 
