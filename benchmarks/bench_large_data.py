@@ -75,9 +75,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))  # the sibling benchmark scripts
 
 import numpy as np
-from bench_sweep import ENV, RESULTS, Check, Machine, compose, fresh, report, targets
+from bench_sweep import ENV, RESULTS, Check, Machine, commit, compose, fresh, report, targets
 from bench_training import (
-    ROOT,
     Case,
     Stopwatch,
     print_table,
@@ -512,9 +511,8 @@ def header() -> str:
     import optuna
     import pandas
 
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return (
-        f"{time.strftime('%Y-%m-%d %H:%M')}, commit {commit.stdout.strip() or 'unknown'}; pandas {pandas.__version__}, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, commit {commit()}; pandas {pandas.__version__}, "
         f"optuna {optuna.__version__}, mlflow {mlflow.__version__}; peak memory by "
         f"{'/usr/bin/time -v' if TIME_BIN.exists() else 'getrusage (no /usr/bin/time)'}"
     )

@@ -1408,12 +1408,17 @@ def describe_machine() -> str:
             (x.split(":", 1)[1].strip() for x in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in x),
             cpu,
         )
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return (
-        f"{time.strftime('%Y-%m-%d %H:%M')}, commit {commit.stdout.strip() or 'unknown'}; {cpu}, {CORES} cores; "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, commit {commit()}; {cpu}, {CORES} cores; "
         f"python {platform.python_version()}, numpy {np.__version__}, optuna {optuna.__version__}, "
         f"optuna-integration {integration}, mlflow {mlflow.__version__}; load average {os.getloadavg()}"
     )
+
+
+def commit() -> str:
+    """The project's commit, short, for a figure's header."""
+    found = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return found.stdout.strip() or "unknown"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
