@@ -116,8 +116,8 @@ def handle_sigterm() -> None:
 
 def brief(value: object, digits: int = 4) -> str:
     """A value as a run name, a figure's label or a table shows it: a float to ``digits`` significant digits, a whole
-    float as an integer (``64.0`` -> ``64``, not ``64`` or ``6.4e+01`` by chance of the digits); anything else as
-    it prints."""
+    float as an integer (``64.0`` -> ``64`` and ``100000.0`` -> ``100000``, where ``digits`` alone could give
+    ``1e+05``); anything else as it prints."""
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:.{digits}g}"
     return str(value)
