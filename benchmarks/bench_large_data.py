@@ -75,7 +75,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))  # the sibling benchmark scripts
 
 import numpy as np
-from bench_sweep import ENV, RESULTS, Check, Machine, commit, compose, fresh, report, targets
+from bench_sweep import ENV, Check, Machine, commit, compose, fresh, print_summary, report, targets
 from bench_training import (
     Case,
     Stopwatch,
@@ -552,13 +552,7 @@ def main(argv: list[str] | None = None) -> None:
             measured.append(found)
     if args.extrapolate:
         extrapolate(measured, config, baseline)
-    print("\n" + "=" * 100 + "\nsummary" + (" (--quick: smoke run, not measurements)" if args.quick else ""))
-    for figure in RESULTS:
-        verdict = "n/a" if figure.met is None else ("met" if figure.met else "MISSED")
-        print(
-            f"- {figure.name}\n    ours: {figure.ours}\n    peers: {figure.peers}\n    target {figure.target}: "
-            f"{verdict} {'' if figure.idle else '(machine BUSY: rerun on an idle machine)'}"
-        )
+    print_summary(args.quick)
     print(f"load average (1 min) after the run: {os.getloadavg()[0]:.2f}")
 
 

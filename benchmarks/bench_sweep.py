@@ -1415,6 +1415,17 @@ def describe_machine() -> str:
     )
 
 
+def print_summary(quick: bool) -> None:
+    """Every figure of the run, with its target and verdict, as the last lines of the output."""
+    print("\n" + "=" * 100 + "\nsummary" + (" (--quick: smoke run, not measurements)" if quick else ""))
+    for figure in RESULTS:
+        verdict = "n/a" if figure.met is None else ("met" if figure.met else "MISSED")
+        print(
+            f"- {figure.name}\n    ours: {figure.ours}\n    peers: {figure.peers}\n    target {figure.target}: "
+            f"{verdict} {'' if figure.idle else '(machine BUSY: rerun on an idle machine)'}"
+        )
+
+
 def commit() -> str:
     """The project's commit, short, for a figure's header."""
     found = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
@@ -1475,13 +1486,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in FIGURES:
             if name in chosen:
                 steps[name]()
-    print("\n" + "=" * 100 + "\nsummary" + (" (--quick: smoke run, not measurements)" if args.quick else ""))
-    for figure in RESULTS:
-        verdict = "n/a" if figure.met is None else ("met" if figure.met else "MISSED")
-        print(
-            f"- {figure.name}\n    ours: {figure.ours}\n    peers: {figure.peers}\n    target {figure.target}: "
-            f"{verdict} {'' if figure.idle else '(machine BUSY: rerun on an idle machine)'}"
-        )
+    print_summary(args.quick)
     if args.json:
         args.json.write_text(json.dumps([vars(f) for f in RESULTS], indent=2, default=str))
 
