@@ -2,8 +2,8 @@
 importances for bias and for variance side by side, the best model's confusion matrix, per-class scores and
 most confident mistakes, and the data curve.
 
-``figures`` lists what to draw (``pipeline.search.report`` draws and embeds them), ``section`` writes the
-HTML around them; nothing here reads a store.
+``study_figures`` and ``advice_figures`` list what to draw (``pipeline.search.report`` draws and embeds
+them), ``section`` writes the HTML around them; nothing here reads a store.
 """
 
 import html
@@ -169,11 +169,11 @@ def data_curve_figure(curve: DataCurve, reference: float, percent: bool) -> Figu
     return figure
 
 
-def figures(
-    advice: Advice, trials: list[FrozenTrial], study: "optuna.Study", best: int | None, colour_by: str | None
+def study_figures(
+    trials: list[FrozenTrial], study: "optuna.Study", best: int | None, colour_by: str | None, percent: bool
 ) -> list[tuple[str, Callable[[], Figure]]]:
-    """(file name, drawing function) of every figure this section shows."""
-    percent = advice.diagnosis.percent if advice.diagnosis is not None else True
+    """(file name, drawing function) of the section's figures drawn from the trials alone: the bias-variance map
+    and the importances for bias and for variance."""
     found: list[tuple[str, Callable[[], Figure]]] = []
     complete = [t for t in trials if numbers(t)]
     if complete:
@@ -181,6 +181,14 @@ def figures(
         ranked = orthogonal_importances(study)
         if any(ranked.values()):
             found.append(("importances_bias_variance.png", lambda: orthogonal_figure(ranked)))
+    return found
+
+
+def advice_figures(advice: Advice) -> list[tuple[str, Callable[[], Figure]]]:
+    """(file name, drawing function) of the section's figures of the best model's analysis: the confusion
+    matrix, the most confident mistakes and the data curve."""
+    percent = advice.diagnosis.percent if advice.diagnosis is not None else True
+    found: list[tuple[str, Callable[[], Figure]]] = []
     if advice.errors is not None:
         found.append(("confusion_matrix.png", lambda: confusion_figure(advice.errors)))
         if advice.errors.image and len(advice.errors.raw):

@@ -1,12 +1,13 @@
-"""The study report drawn on the other core while this process publishes the best model.
+"""The study report's figures drawn on the other core while this process analyses and publishes the best.
 
-Drawing the report's figures is most of the end-of-sweep summary (about 1.7 s of matplotlib on the
-test machine) and registering the best model is most of the rest (about 0.9 s of MLflow); the two
-do not depend on each other, and a sweep machine has at least two cores. ``start_drawing`` forks a
-child that draws the report from an in-memory copy of the study's trials (it never touches a store
-connection: SQLite's must not cross a fork) and sends the rendered report back through a pipe;
-``Drawing.result`` collects it. Where fork is unavailable, or the child fails, crashes or takes too
-long, the report is drawn here instead: the same function on the same data, so the same report.
+Drawing the figures of the trials (``report.draw_study``: history, slices, contour, importances with their
+spread, the bias-variance map) is most of the end-of-sweep summary; retraining the best with other seeds and on
+shares of the data, its error analysis, and registering its model are most of the rest. The two do not depend
+on each other, and a sweep machine has at least two cores. ``start_drawing`` forks a child that draws from an
+in-memory copy of the study's trials (it never touches a store connection: SQLite's must not cross a fork)
+and sends the drawn figures back through a pipe; ``Drawing.result`` collects them, and ``report.build`` adds
+the best model's figures and the page. Where fork is unavailable, or the child fails, crashes or takes too
+long, the figures are drawn here instead: the same function on the same data, so the same report.
 """
 
 import os
@@ -21,7 +22,7 @@ import optuna
 from pipeline.search import report
 from pipeline.search.evidence import observable
 
-# A child that has not answered by then is stopped and the report drawn here (a 1000-trial study
+# A child that has not answered by then is stopped and the figures drawn here (a 1000-trial study
 # draws in a few seconds; this only guards against a child stuck on a lock inherited at the fork).
 TIMEOUT_SECONDS = 120.0
 
@@ -34,9 +35,9 @@ def snapshot(study: optuna.Study) -> optuna.Study:
 
 
 class Drawing:
-    """A report being drawn; ``result()`` returns it (drawing it here if the child did not)."""
+    """Figures being drawn; ``result()`` returns them (drawing them here if the child did not)."""
 
-    def __init__(self, data: report.ReportInput, draw: Callable[[report.ReportInput], report.Report]) -> None:
+    def __init__(self, data: report.ReportInput, draw: Callable[[report.ReportInput], report.Drawn]) -> None:
         self.data = data
         self.draw = draw
         self.pid: int | None = None
@@ -71,12 +72,12 @@ class Drawing:
             os.waitpid(self.pid, 0)
             self.pid = None
 
-    def result(self) -> report.Report:
+    def result(self) -> report.Drawn:
         received = self._receive() if self.pid is not None else None
         self.pid = None
         return received if received is not None else self.draw(self.data)
 
-    def _receive(self) -> report.Report | None:
+    def _receive(self) -> report.Drawn | None:
         chunks, deadline, finished = [], time.monotonic() + TIMEOUT_SECONDS, False
         try:
             while True:
@@ -102,5 +103,5 @@ class Drawing:
 
 
 def start_drawing(data: report.ReportInput) -> Drawing:
-    """Start drawing the report of ``data`` (whose ``study`` should be a ``snapshot``)."""
-    return Drawing(data, report.build)
+    """Start drawing the study's figures of the report of ``data`` (whose ``study`` should be a ``snapshot``)."""
+    return Drawing(data, report.draw_study)

@@ -73,6 +73,8 @@ class ReportInput:
     epochs: int = 0  # each trial's planned epochs (train.epochs), to say what pruning saved
     repeats: int = 1  # seeds per trial (search.repeats)
     advice: "Advice | None" = None  # the course's third part: diagnosis, error analysis, data curve
+    # The task's kind when the report has that part: its bias-variance map is drawn from the trials, before the advice
+    diagnosed: str | None = None
     ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # refined study: name -> (coarse, fine)
     colour_by: str | None = None  # the bias-variance map's colour (search.colour_by; None: the most important)
 
@@ -439,47 +441,79 @@ def _safe(make: Callable[[], Figure], skipped: list[str], name: str) -> tuple[by
         return None
 
 
-def build(data: ReportInput) -> Report:
-    """Draw every figure and lay out the page."""
+@dataclass
+class Drawn:
+    """The figures of a report drawn so far (PNG bytes and axis labels by file name), the ones left out and why,
+    and the f-ANOVA importances the page ranks."""
+
+    figures: dict[str, bytes] = field(default_factory=dict)
+    axes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    importances: dict[str, Importance] = field(default_factory=dict)
+
+    def add(self, name: str, make: Callable[[], Figure]) -> None:
+        drawn = _safe(make, self.skipped, name)
+        if drawn is not None:
+            self.figures[name], self.axes[name] = drawn
+
+
+def draw_study(data: ReportInput) -> Drawn:
+    """Every figure drawn from the trials alone: all but the best model's analysis (``data.advice``), which the
+    summary computes meanwhile (``pipeline.search.drawing`` draws these on the other core)."""
     trials = data.study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     reverse = data.direction == "maximize"
     top = sorted(filter(feasible, complete), key=lambda t: t.values[0], reverse=reverse)[:TOP_CURVES]
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
     names = _param_names(trials)
-    importances = importance_spread(data.study)
-    evidence = evidence_of(trials, data.epochs)
-    figures: dict[str, bytes] = {}
-    axes: dict[str, list[tuple[str, str]]] = {}
-    skipped: list[str] = []
-
-    def add(name: str, make: Callable[[], Figure]) -> None:
-        drawn = _safe(make, skipped, name)
-        if drawn is not None:
-            figures[name], axes[name] = drawn
-
-    add("optimization_history.png", lambda: history_figure(data))
-    add("learning_curves.png", lambda: curves_figure(data, top, pruned))
-    if importances:
-        add("param_importances.png", lambda: importance_figure(importances, evidence))
-    ranked = list(importances) or names
+    drawn = Drawn(importances=importance_spread(data.study))
+    drawn.add("optimization_history.png", lambda: history_figure(data))
+    drawn.add("learning_curves.png", lambda: curves_figure(data, top, pruned))
+    if drawn.importances:
+        evidence = evidence_of(trials, data.epochs)
+        drawn.add("param_importances.png", lambda: importance_figure(drawn.importances, evidence))
+    ranked = list(drawn.importances) or names
     if len(ranked) >= 2 and len(complete) >= 2:
-        add("contour.png", lambda: pair_figure(data, ranked[:2]))
+        drawn.add("contour.png", lambda: pair_figure(data, ranked[:2]))
     if complete and names:
         # Only what complete trials have: a parameter only pruned trials reached has no line to draw.
-        add("parallel_coordinate.png", lambda: parallel_figure(data, _param_names(complete)))
+        drawn.add("parallel_coordinate.png", lambda: parallel_figure(data, _param_names(complete)))
     if len(data.metrics) > 1 and complete:
-        add("pareto_front.png", lambda: pareto_figure(data))
+        drawn.add("pareto_front.png", lambda: pareto_figure(data))
     for name in names:
-        add(f"slice_{name}.png", lambda name=name: slice_figure(data, name))
+        drawn.add(f"slice_{name}.png", lambda name=name: slice_figure(data, name))
+    percent = _diagnosis_percent(data)
+    if percent is not None:
+        from pipeline.search import diagnosis_report
+
+        colour_by = data.colour_by or next(iter(drawn.importances), None)
+        for name, make in diagnosis_report.study_figures(trials, data.study, data.best_number, colour_by, percent):
+            drawn.add(name, make)
+    return drawn
+
+
+def _diagnosis_percent(data: ReportInput) -> bool | None:
+    """Whether the diagnosis section's errors are rates (None: the report has no such section)."""
+    if data.advice is not None:
+        return data.advice.diagnosis.percent if data.advice.diagnosis is not None else True
+    return None if data.diagnosed is None else data.diagnosed == "classification"
+
+
+def build(data: ReportInput, drawn: Drawn | None = None) -> Report:
+    """Draw every figure (those of ``drawn``, the study's, already drawn) and lay out the page."""
+    drawn = draw_study(data) if drawn is None else drawn
     if data.advice is not None:
         from pipeline.search import diagnosis_report
 
-        colour_by = data.colour_by or next(iter(importances), None)
-        for name, make in diagnosis_report.figures(data.advice, trials, data.study, data.best_number, colour_by):
-            add(name, make)
-    page = _page(data, trials, top, names, importances, evidence, figures, axes, skipped)
-    return Report(page, figures, axes)
+        for name, make in diagnosis_report.advice_figures(data.advice):
+            drawn.add(name, make)
+    trials = data.study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    reverse = data.direction == "maximize"
+    top = sorted(filter(feasible, complete), key=lambda t: t.values[0], reverse=reverse)[:TOP_CURVES]
+    evidence = evidence_of(trials, data.epochs)
+    page = _page(data, trials, top, _param_names(trials), drawn, evidence)
+    return Report(page, drawn.figures, drawn.axes)
 
 
 def _img(figures: dict[str, bytes], axes: dict[str, list[tuple[str, str]]], name: str, alt: str) -> str:
@@ -586,21 +620,20 @@ def _page(
     trials: list[FrozenTrial],
     top: list[FrozenTrial],
     names: list[str],
-    importances: dict[str, Importance],
+    drawn: Drawn,
     evidence: Evidence,
-    figures: dict[str, bytes],
-    axes: dict[str, list[tuple[str, str]]],
-    skipped: list[str],
 ) -> str:
+    importances, figures = drawn.importances, drawn.figures
+
     def img(name: str, alt: str) -> str:
-        return _img(figures, axes, name, alt)
+        return _img(figures, drawn.axes, name, alt)
 
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     best_html = _best_html(data, top + [t for t in complete if t not in top])
     ranked = ", ".join(f"{n} ({i.median:.0%}, {i.low:.0%}–{i.high:.0%})" for n, i in importances.items())
     slices = "".join(f"<figure>{img(f'slice_{name}.png', f'{data.metric} against {name}')}</figure>" for name in names)
     contour_names = " × ".join((list(importances) or names)[:2])
-    notes = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
+    notes = "".join(f"<li>{html.escape(s)}</li>" for s in drawn.skipped)
     pareto = f"<h2>Pareto front</h2>{img('pareto_front.png', 'Pareto front')}" if "pareto_front.png" in figures else ""
     diagnosis = ""
     if data.advice is not None:

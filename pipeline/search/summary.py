@@ -3,6 +3,7 @@ given the sweep's summary at the end (best trial, trials table, Optuna plots, re
 """
 
 import contextlib
+import dataclasses
 import json
 import math
 import sys
@@ -41,7 +42,7 @@ from pipeline.search.space import parameter_names
 from pipeline.setup import names
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
-from pipeline.setup.vocabulary import final_metrics
+from pipeline.setup.vocabulary import TASKS, final_metrics
 
 if TYPE_CHECKING:
     from pipeline.search.advice import Advice
@@ -146,20 +147,22 @@ def finish(
         return 1
     best, rule = choose_best(study, config)
     stopped = record_best(study, tracker, parent, config, (best, rule), counts, complete, len(table))
-    confirmation = confirm(study, parent, config, dataset, best)
-    shares = ", ".join(f"{share:.0%}" for share in config.search.data_curve)
-    print(f"analysing the best: its mistakes{f', and retrained on {shares} of the training split' if shares else ''}")
-    advice = advise(study, tracker, parent, config, dataset, best, confirmation)
     best_run = best.user_attrs[RUN_ID_ATTR]
     rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
-    print("drawing the study report and registering the best model")
-    drawing = start_report(study, tracker, config, best, rerun, confirmation, advice)
+    print("drawing the study report (on another core, while the best is confirmed, analysed and registered)")
+    drawing = start_report(study, tracker, config, best, rerun, dataset.task)
     try:
-        version, crowning = publish_and_crown(tracker, best, config, dataset)  # while the report is drawn
+        confirmation = confirm(study, parent, config, dataset, best)
+        shares = ", ".join(f"{share:.0%}" for share in config.search.data_curve)
+        retrained = f", and retrained on {shares} of the training split" if shares else ""
+        print(f"analysing the best: its mistakes{retrained}")
+        advice = advise(study, tracker, parent, config, dataset, best, confirmation)
+        print("registering the best model")
+        version, crowning = publish_and_crown(tracker, best, config, dataset)
     except BaseException:
         drawing.cancel()
         raise
-    report_path = write_report(drawing, study.study_name, parent, report_folder)
+    report_path = write_report(drawing, (confirmation, advice), study.study_name, parent, report_folder)
     parent.finish(STATUS_FINISHED)
     print(leaderboard(table, tracker, config, dataset))
     print("\n".join(count_lines(study, config, counts, complete, stopped)))
@@ -349,10 +352,10 @@ def start_report(
     config: Config,
     best: optuna.trial.FrozenTrial,
     rerun: str,
-    confirmation: "Confirmation | None" = None,
-    advice: "Advice | None" = None,
+    task: str,
 ) -> "Drawing":
-    """Read what the study report shows and start drawing it (on the other core: ``drawing``)."""
+    """Read what the study report shows of the trials and start drawing its figures (on the other core:
+    ``drawing``); ``write_report`` adds the best's confirmation and analysis (of a ``task`` dataset)."""
     from pipeline.search import report  # matplotlib: imported when the report is drawn, not at the start
     from pipeline.search.drawing import snapshot, start_drawing
 
@@ -376,14 +379,13 @@ def start_report(
         curves,
         best_settings=best.params,
         best_number=best.number,
-        confirmation=confirmation,
         rerun_command=rerun,
         title=f"Study {study.study_name}: {' and '.join(config.search.metrics)} on {config.dataset.name}",
         metrics=config.search.metrics,
         directions=config.search.directions,
         epochs=config.train.epochs,
         repeats=config.search.repeats,
-        advice=advice,
+        diagnosed=TASKS[task].kind,
         ranges=refined_ranges(tracker, study, config),
         colour_by=config.search.colour_by,
     )
@@ -400,14 +402,25 @@ def refined_ranges(tracker: Tracker, study: optuna.Study, config: Config) -> dic
     return ranges(tags.get(COARSE_SPACE_TAG, "{}"), config.search.space)
 
 
-def write_report(drawing: "Drawing", study_name: str, parent: RunRecorder, folder: Path) -> str:
-    """Log the drawn report (and its PNGs) to the parent run and write a copy to ``folder/<study>.html``;
-    returns where to find it.
+def write_report(
+    drawing: "Drawing",
+    found: tuple["Confirmation | None", "Advice"],
+    study_name: str,
+    parent: RunRecorder,
+    folder: Path,
+) -> str:
+    """Complete the report whose figures ``drawing`` drew with what the summary ``found`` of the best (its
+    confirmation and analysis), log it (and its PNGs) to the parent run and write a copy to
+    ``folder/<study>.html``; returns where to find it.
 
     The parent run's ``report.html`` is the record; the file is a convenience copy. A folder that cannot take
     it (read-only, full) is said in the returned line and the sweep still succeeds, leaving no partial file.
     """
-    rendered = drawing.result()
+    from pipeline.search import report
+
+    confirmation, advice = found
+    completed = dataclasses.replace(drawing.data, confirmation=confirmation, advice=advice)
+    rendered = report.build(completed, drawing.result())
     for name, png in rendered.figures.items():
         parent.save_artifact(f"plots/{name}", lambda path, png=png: path.write_bytes(png))
     parent.log_text(rendered.html, "report.html")

@@ -161,7 +161,7 @@ def small(small_sweep: Swept) -> Small:
 def test_the_sweep_says_what_it_does_after_the_trials_and_mlflow_chatters_nowhere(small_sweep: Swept) -> None:
     _, result = small_sweep
     said = result.stdout.splitlines()
-    phases = ["confirming the best:", "analysing the best:", "drawing the study report", "leaderboard:"]
+    phases = ["drawing the study report", "confirming the best:", "analysing the best:", "registering", "leaderboard:"]
     where = [next(i for i, line in enumerate(said) if line.startswith(phase)) for phase in phases]
     assert where == sorted(where), "each phase is announced before what it produces"
     for chatter in ("Successfully registered model", "Created version", "INFO", "Validating input example"):

@@ -8,6 +8,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from pipeline.record_names import BIAS_VARIANCE_ATTR
 from pipeline.search import drawing
 from pipeline.search.report import ReportInput, build
 
@@ -28,6 +29,9 @@ def _study(tmp_path: Path) -> optuna.Study:
             trial.report(x * step / depth, step)
         if trial.number % 4 == 3:
             raise optuna.TrialPruned
+        train, val = 0.1 / depth, 0.1 / depth + x  # what the bias-variance map reads of a complete trial
+        trial.set_user_attr(BIAS_VARIANCE_ATTR, {"final_train_error": train, "final_val_error": val,
+                            "avoidable_bias": train, "variance": val - train, "reference_error": 0.0})  # fmt: skip
         return x / depth
 
     study.optimize(objective, n_trials=12)
@@ -35,7 +39,10 @@ def _study(tmp_path: Path) -> optuna.Study:
 
 
 def _data(study: optuna.Study) -> ReportInput:
-    return ReportInput(drawing.snapshot(study), "val_accuracy", "maximize", {"learning_rate"}, {}, title="drawn")
+    snapshot = drawing.snapshot(study)
+    return ReportInput(
+        snapshot, "val_accuracy", "maximize", {"learning_rate"}, {}, title="drawn", diagnosed="classification"
+    )
 
 
 def test_the_snapshot_holds_the_same_trials(tmp_path: Path) -> None:
@@ -53,10 +60,13 @@ def test_the_child_draws_the_report_this_process_would(tmp_path: Path) -> None:
     data = _data(_study(tmp_path))
     started = drawing.start_drawing(data)
     assert started.pid is not None, "forked where fork exists"
-    received = started.result()
+    received = build(data, started.result())
     here = build(data)
     assert received.html == here.html and received.figures.keys() == here.figures.keys()
     assert received.axes == here.axes
+    drawn_first = {"optimization_history.png", "param_importances.png", "slice_learning_rate.png", "bias_variance.png"}
+    assert drawn_first <= set(here.figures)
+    assert all(received.figures[name] == here.figures[name] for name in here.figures), "the same pixels"
 
 
 def _dies_in_the_child(data: ReportInput) -> str:
