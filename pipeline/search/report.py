@@ -462,8 +462,7 @@ def draw_study(data: ReportInput) -> Drawn:
     summary computes meanwhile (``pipeline.search.drawing`` draws these on the other core)."""
     trials = data.study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    reverse = data.direction == "maximize"
-    top = sorted(filter(feasible, complete), key=lambda t: t.values[0], reverse=reverse)[:TOP_CURVES]
+    top = _top(data, complete)
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
     names = _param_names(trials)
     drawn = Drawn(importances=importance_spread(data.study))
@@ -508,12 +507,15 @@ def build(data: ReportInput, drawn: Drawn | None = None) -> Report:
         for name, make in diagnosis_report.advice_figures(data.advice):
             drawn.add(name, make)
     trials = data.study.get_trials(deepcopy=False)
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    reverse = data.direction == "maximize"
-    top = sorted(filter(feasible, complete), key=lambda t: t.values[0], reverse=reverse)[:TOP_CURVES]
-    evidence = evidence_of(trials, data.epochs)
-    page = _page(data, trials, top, _param_names(trials), drawn, evidence)
+    top = _top(data, [t for t in trials if t.state == TrialState.COMPLETE])
+    page = _page(data, trials, top, _param_names(trials), drawn, evidence_of(trials, data.epochs))
     return Report(page, drawn.figures, drawn.axes)
+
+
+def _top(data: ReportInput, complete: list[FrozenTrial]) -> list[FrozenTrial]:
+    """The best complete trials that met their limits, best first: those whose learning curves are drawn in full."""
+    reverse = data.direction == "maximize"
+    return sorted(filter(feasible, complete), key=lambda t: t.values[0], reverse=reverse)[:TOP_CURVES]
 
 
 def _img(figures: dict[str, bytes], axes: dict[str, list[tuple[str, str]]], name: str, alt: str) -> str:
