@@ -73,7 +73,8 @@ class ReportInput:
     epochs: int = 0  # each trial's planned epochs (train.epochs), to say what pruning saved
     repeats: int = 1  # seeds per trial (search.repeats)
     advice: "Advice | None" = None  # the course's third part: diagnosis, error analysis, data curve
-    # The task's kind when the report has that part: its bias-variance map is drawn from the trials, before the advice
+    # The task's kind when the report has that part (the summary sets it with ``advice``): its bias-variance map is
+    # drawn from the trials, before the advice exists
     diagnosed: str | None = None
     ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # refined study: name -> (coarse, fine)
     colour_by: str | None = None  # the bias-variance map's colour (search.colour_by; None: the most important)
@@ -481,21 +482,14 @@ def draw_study(data: ReportInput) -> Drawn:
         drawn.add("pareto_front.png", lambda: pareto_figure(data))
     for name in names:
         drawn.add(f"slice_{name}.png", lambda name=name: slice_figure(data, name))
-    percent = _diagnosis_percent(data)
-    if percent is not None:
+    if data.diagnosed is not None:
         from pipeline.search import diagnosis_report
 
         colour_by = data.colour_by or next(iter(drawn.importances), None)
+        percent = data.diagnosed == "classification"  # errors as rates, as the diagnosis gives them
         for name, make in diagnosis_report.study_figures(trials, data.study, data.best_number, colour_by, percent):
             drawn.add(name, make)
     return drawn
-
-
-def _diagnosis_percent(data: ReportInput) -> bool | None:
-    """Whether the diagnosis section's errors are rates (None: the report has no such section)."""
-    if data.advice is not None:
-        return data.advice.diagnosis.percent if data.advice.diagnosis is not None else True
-    return None if data.diagnosed is None else data.diagnosed == "classification"
 
 
 def build(data: ReportInput, drawn: Drawn | None = None) -> Report:
