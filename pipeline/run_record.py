@@ -21,6 +21,7 @@ from pipeline.setup.config import Config, network_seed
 from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import DATASETS, run_metric_name
 
+SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # the C writer where PyYAML was built with libyaml
 FLUSH_EVERY = 500  # epochs of metrics buffered between writes: one log_batch call each
 
 
@@ -59,12 +60,13 @@ def run_params(config: Config, dataset: Dataset) -> dict[str, object]:
 def config_yaml(config: Config) -> str:
     """The fully resolved config as YAML, with passwords in store URIs masked.
 
-    Written with PyYAML from plain data: OmegaConf's own writer costs ~40 ms, once per trial.
+    Written with PyYAML from plain data: OmegaConf's own writer costs ~40 ms, once per trial; PyYAML's C
+    writer (libyaml, in PyYAML's wheels) writes the same text as its Python one in a fifth of the time.
     """
     data = dataclasses.asdict(config)
     data["tracking"]["tracking_uri"] = mask_password(config.tracking.tracking_uri)
     data["tracking"]["storage"] = mask_password(config.tracking.storage)
-    return yaml.safe_dump(data, sort_keys=False)
+    return yaml.dump(data, Dumper=SAFE_DUMPER, sort_keys=False)
 
 
 class EpochRecorder:
@@ -87,12 +89,16 @@ class EpochRecorder:
         return named
 
 
-def start_record(recorder: RunRecorder, config: Config, dataset: Dataset, extra_tags: dict[str, str]) -> None:
-    """What a run holds before training: parameters, tags and the exact config."""
+def run_tags(dataset: Dataset) -> dict[str, str]:
+    """The tags every training run is created with (trials and ``pipeline.train`` alike): the packages'
+    versions, the data's fingerprint and the code's commit. Given to ``Tracker.start_run`` rather than
+    written after it: tags written with the run cost MLflow a fraction of a later write (~4 ms a trial)."""
+    return {**environment_tags(), "data_fingerprint": dataset.fingerprint, "git_commit": git_commit()}
+
+
+def start_record(recorder: RunRecorder, config: Config, dataset: Dataset) -> None:
+    """What a run holds before training, besides its tags (``run_tags``): parameters and the exact config."""
     recorder.add_params(run_params(config, dataset))
-    recorder.add_tags(
-        {**environment_tags(), "data_fingerprint": dataset.fingerprint, "git_commit": git_commit(), **extra_tags}
-    )
     recorder.flush()
     recorder.log_text(config_yaml(config), "config.yaml")
 

@@ -13,7 +13,15 @@ from models import Architecture, DeepNetwork, NetworkSpec
 from models.settings import field_values
 from pipeline.record_names import KIND_TAG
 from pipeline.records.tracking import RunRecorder, Tracker, close_dead_runs
-from pipeline.run_record import EpochRecorder, close_run, record_artifacts, run_name, start_record, status_for
+from pipeline.run_record import (
+    EpochRecorder,
+    close_run,
+    record_artifacts,
+    run_name,
+    run_tags,
+    start_record,
+    status_for,
+)
 from pipeline.setup.config import Config, network_seed
 from pipeline.setup.data import Dataset
 from pipeline.setup.reference import bias_variance, reference_for
@@ -137,9 +145,9 @@ def train_once(
     """
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
     close_dead_runs(tracker)
-    recorder = tracker.start_run(run_name(config), {KIND_TAG: "train", **(extra_tags or {})})
+    recorder = tracker.start_run(run_name(config), {KIND_TAG: "train", **run_tags(dataset), **(extra_tags or {})})
     try:
-        start_record(recorder, config, dataset, {})
+        start_record(recorder, config, dataset)
         result = train_and_record(
             config,
             dataset,

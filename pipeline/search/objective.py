@@ -37,7 +37,7 @@ from pipeline.record_names import (
 )
 from pipeline.records.locks import process_started
 from pipeline.records.tracking import RunRecorder, Tracker
-from pipeline.run_record import close_run, start_record
+from pipeline.run_record import close_run, run_tags, start_record
 from pipeline.search.confirm import repeat_metrics, repeat_seeds
 from pipeline.search.constraints import limits_of
 from pipeline.search.outcomes import Outcome
@@ -176,7 +176,7 @@ class Objective:
                 trial.set_user_attr(RUN_ID_ATTR, recorder.run_id)
             # Several objectives cannot be pruned (the pre-flight refuses a pruner): nothing to report.
             pruning = None if multi else TrialPruning(trial, last_step=config.train.epochs - 1)
-            start_record(recorder, config, self.dataset, {TRIAL_NUMBER_TAG: str(trial.number)})
+            start_record(recorder, config, self.dataset)
             tracking = self.config.tracking
             result = train_and_record(
                 config,
@@ -211,6 +211,7 @@ class Objective:
         """The trial's run, a child of the study's parent run (tagged with what it retries, if it does)."""
         retry = {RETRY_OF_TAG: str(trial.user_attrs[RETRY_OF_ATTR])} if RETRY_OF_ATTR in trial.user_attrs else {}
         tags = {KIND_TAG: "trial", STUDY_TAG: self.config.study_name, TRIAL_NUMBER_TAG: str(trial.number), **retry}
+        tags.update(run_tags(self.dataset))  # versions, data fingerprint, commit: with the run, not after it
         return self.tracker.start_run(name, tags, parent_run_id=self.parent_run_id)
 
     def objective_values(

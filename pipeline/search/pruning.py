@@ -17,6 +17,18 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 
+def _complete_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The study's complete trials, from the snapshot Optuna's samplers took of this trial's study at its first
+    suggestion when they took one (``Study._get_trials(use_cache=True)``: TPE, CMA-ES, GP, QMC, NSGA-II do;
+    Optuna drops it as each trial is asked and told), else read now: one storage read (~3 ms) less a trial.
+    The snapshot is at most milliseconds older; a trial another worker completes meanwhile counts from the
+    next trial on, as it would anyway."""
+    cached = getattr(study, "_get_trials", None)  # private; the public read below if a later Optuna drops it
+    if cached is None:
+        return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return cached(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+
+
 class _CompleteAtStart:
     """The part of a study a percentile pruner reads: its direction and its complete trials, as they
     were when the trial started."""
@@ -24,7 +36,7 @@ class _CompleteAtStart:
     def __init__(self, study: optuna.Study) -> None:
         self.direction: StudyDirection = study.direction
         self.directions = study.directions
-        self._complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        self._complete = _complete_trials(study)
 
     def get_trials(self, deepcopy: bool = True, states: tuple[TrialState, ...] | None = None) -> list[FrozenTrial]:
         if states is None or tuple(states) != (TrialState.COMPLETE,):

@@ -23,7 +23,7 @@ from pipeline.records.locks import StoreLock
 from pipeline.records.tracking import Tracker
 from pipeline.search import samplers
 from pipeline.search import study as studies
-from pipeline.search.recovery import fail_stale_trials, heartbeat_timing, retry_dead_trials
+from pipeline.search.recovery import StaleCheck, heartbeat_timing, retry_dead_trials
 from pipeline.setup.config import Config
 from pipeline.setup.data import load
 
@@ -70,13 +70,17 @@ def run_worker(
     lock = StoreLock(config.tracking.storage, "budget")  # exact trial counts among all workers
     # The trial exists once the objective runs: release the lock there so that others count it.
     objective = Objective(config, dataset, tracker, parent_run_id, on_start=lock.release)
+    check_stale = StaleCheck(study, rdb)
     try:
         while deadline is None or time.time() < deadline:
             lock.acquire()
             try:
-                fail_stale_trials(study, rdb)  # a dead worker's trial must not hold budget forever
-                retry_dead_trials(study, rdb, tracker)
-                done = studies.used_budget(study) >= config.search.n_trials or studies.stop_if_stalled(study, config)
+                check_stale()  # a dead worker's trial must not hold budget forever
+                trials = study.get_trials(deepcopy=False)  # one read for both checks below
+                if retry_dead_trials(study, rdb, tracker, trials):
+                    trials = None  # the retries changed the study: read it again
+                used = studies.used_budget(study, trials)
+                done = used >= config.search.n_trials or studies.stop_if_stalled(study, config)
                 if done and not running_on_other_hosts(study):
                     break
                 if not done:
