@@ -11,7 +11,9 @@ Figures (``--figures`` runs a subset; all by default):
   the default local SQLite stores, sampler and pruner (conf/). Ours runs ``pipeline.sweep.sweep`` in
   this process on iris (real training, 50 epochs of a few milliseconds); peers in the same run:
   Optuna with optuna-integration's ``MLflowCallback`` on SQLite stores, and bare in-memory Optuna
-  (the floor), both with the same sampler, pruner, data, network and reports. Prints where each
+  (the floor), both with the same sampler, pruner, data, network and reports. The three run in turn,
+  ``--repeats`` rounds (3): each ratio is taken within a round and the round with the median ratio to the
+  peer is reported, since this machine's speed drifts by 10-20 % within minutes. Prints where each
   trial's time goes. Targets: ours <= 0.5x Optuna + ``MLflowCallback`` and <= 10x bare in-memory Optuna.
 - ``flat``: the same in a longer study (``--flat-trials N``, default 1000; 200 with ``--quick``): the
   median bookkeeping of the last 100 trials over that of trials 100-200; bare in-memory Optuna's (and,

@@ -4,7 +4,8 @@
 trials at every report; the study's storage answers by re-reading every unfinished trial from the
 database (about 2.5 ms on SQLite, 14 reports per trial in a default sweep: a third of a trial's
 bookkeeping, docs/BENCHMARKS.md). The complete trials do not change while a trial runs on one worker,
-so ``TrialPruning`` reads them once, when the trial starts, and asks the same pruner with the same
+so ``TrialPruning`` takes them once, when the trial starts (from the snapshot the sampler took, when it
+took one), and asks the same pruner with the same
 arguments: the same decisions, bit for bit (tests/e2e/test_records_unchanged.py). With several
 workers a trial completed elsewhere meanwhile is seen from the next trial on.
 

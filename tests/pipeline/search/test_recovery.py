@@ -214,3 +214,32 @@ def test_only_the_runs_that_can_disagree_are_read_and_each_is_made_to_mirror_its
     died = recovery.REASONS[Outcome.DIED]
     assert tracker.closed == {"run-1": (STATUS_FINISHED, None), "run-2": (STATUS_KILLED, died)}
     assert tracker.started == [] and len(searches) == 2  # the runs not FINISHED, then trial 2's
+
+
+def test_the_stale_check_between_trials_runs_once_a_heartbeat_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    study, rdb = _study(tmp_path)
+    checked: list[float] = []
+    now = [1000.0]
+    monkeypatch.setattr(recovery, "fail_stale_trials", lambda s, r: checked.append(now[0]))
+    monkeypatch.setattr(recovery.time, "monotonic", lambda: now[0])
+    interval, _ = recovery.heartbeat_timing()
+    check = recovery.StaleCheck(study, rdb)
+    check()  # the first look always checks
+    now[0] += interval - 0.01
+    check()  # within the interval: Optuna's own check as the trial starts is enough
+    now[0] += 0.01
+    check()  # a worker that found the budget used slept one interval: its next look checks
+    assert checked == [1000.0, 1000.0 + interval]
+
+
+def test_the_dead_trials_are_found_among_trials_already_read(tmp_path: Path) -> None:
+    study, _ = _study(tmp_path)
+    _running(study, **{WORKER_ATTR: f"{socket.gethostname()}:{_dead_pid()}"})
+    _running(study, **{WORKER_ATTR: HERE})
+    trials = study.get_trials(deepcopy=False)
+    assert [t.number for t in recovery.dead_trials(study, trials)] == [0]
+    assert [t.number for t in recovery.dead_trials(study)] == [0]
+    study.tell(0, 0.5)  # an ended trial among those given is never dead, whoever ran it
+    assert recovery.dead_trials(study, study.get_trials(deepcopy=False)) == []
