@@ -68,7 +68,7 @@ in cores. A figure taken while other processes used more than 0.1 core is marked
 
 Usage::
 
-    python benchmarks/bench_sweep.py                       # every figure (about 10 minutes on 2 cores)
+    python benchmarks/bench_sweep.py                       # every figure (about 12 minutes on 2 cores)
     python benchmarks/bench_sweep.py --figures overhead first cli
     python benchmarks/bench_sweep.py --quick               # smoke run: small sizes, figures are not measurements
     python benchmarks/bench_sweep.py --json results.json   # also write every figure as JSON

@@ -61,7 +61,8 @@ def config_yaml(config: Config) -> str:
     """The fully resolved config as YAML, with passwords in store URIs masked.
 
     Written with PyYAML from plain data: OmegaConf's own writer costs ~40 ms, once per trial; PyYAML's C
-    writer (libyaml, in PyYAML's wheels) writes the same text as its Python one in a fifth of the time.
+    writer (libyaml, in PyYAML's wheels) writes the same values in a fifth of its Python writer's time (the
+    same text for the configs tested; it may quote or wrap an unusual string differently).
     """
     data = dataclasses.asdict(config)
     data["tracking"]["tracking_uri"] = mask_password(config.tracking.tracking_uri)

@@ -145,7 +145,8 @@ def train_once(
     """
     tracker = Tracker(config.tracking.tracking_uri, config.tracking.experiment_name, config.tracking.artifact_location)
     close_dead_runs(tracker)
-    recorder = tracker.start_run(run_name(config), {KIND_TAG: "train", **run_tags(dataset), **(extra_tags or {})})
+    # The run's own tags last: a caller's extra tag never overrides the commit or the data's fingerprint.
+    recorder = tracker.start_run(run_name(config), {KIND_TAG: "train", **(extra_tags or {}), **run_tags(dataset)})
     try:
         start_record(recorder, config, dataset)
         result = train_and_record(

@@ -123,6 +123,7 @@ class Objective:
         self.host = socket.gethostname()
         self.started = process_started(os.getpid()) or ""  # "": /proc cannot say; the pid alone decides
         self.on_start = on_start
+        self.run_tags = run_tags(dataset)  # once: the git commit is a subprocess, not to be run inside a trial
 
     def trial_values(self, trial: optuna.Trial) -> dict[str, object]:
         return suggest(trial, self.config.search.space, default_depth=len(self.config.model.hidden_units))
@@ -211,7 +212,7 @@ class Objective:
         """The trial's run, a child of the study's parent run (tagged with what it retries, if it does)."""
         retry = {RETRY_OF_TAG: str(trial.user_attrs[RETRY_OF_ATTR])} if RETRY_OF_ATTR in trial.user_attrs else {}
         tags = {KIND_TAG: "trial", STUDY_TAG: self.config.study_name, TRIAL_NUMBER_TAG: str(trial.number), **retry}
-        tags.update(run_tags(self.dataset))  # versions, data fingerprint, commit: with the run, not after it
+        tags.update(self.run_tags)  # versions, data fingerprint, commit: with the run, not after it
         return self.tracker.start_run(name, tags, parent_run_id=self.parent_run_id)
 
     def objective_values(

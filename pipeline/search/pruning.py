@@ -19,11 +19,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 
 def _complete_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The study's complete trials, from the snapshot Optuna's samplers took of this trial's study at its first
+    """The study's complete trials, from the snapshot Optuna's samplers took of the study at this trial's first
     suggestion when they took one (``Study._get_trials(use_cache=True)``: TPE, CMA-ES, GP, QMC, NSGA-II do;
     Optuna drops it as each trial is asked and told), else read now: one storage read (~3 ms) less a trial.
-    The snapshot is at most milliseconds older; a trial another worker completes meanwhile counts from the
-    next trial on, as it would anyway."""
+    The snapshot is older by the trial's run creation (milliseconds; seconds while a busy store is retried);
+    a trial another worker completes meanwhile counts from the next trial on, as it would anyway."""
     cached = getattr(study, "_get_trials", None)  # private; the public read below if a later Optuna drops it
     if cached is None:
         return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

@@ -149,21 +149,24 @@ def fail_stale_trials(study: optuna.Study, rdb: RDBStorage) -> None:
 class StaleCheck:
     """``fail_stale_trials`` between one worker's trials, at most once per heartbeat interval.
 
-    Staleness is counted in heartbeats (the grace is at least six), and Optuna checks heartbeats itself as
-    each trial starts, so a check before every trial found nothing more and cost ~5 ms of a trial's ~150 ms
-    of bookkeeping. A worker that found the budget used up waits one heartbeat interval before it looks
-    again (``search/workers.py``), so its next look always checks.
+    A trial goes stale only after a grace of several heartbeat intervals without one, and Optuna checks
+    heartbeats itself as each trial starts, so a check before every trial found nothing more and cost ~5 ms
+    of a trial's ~150 ms of bookkeeping. ``force``: check now whatever the time (a worker about to leave
+    because the budget looks used up; one that waits sleeps an interval, so its next look checks anyway).
+    Returns whether it checked.
     """
 
     def __init__(self, study: optuna.Study, rdb: RDBStorage) -> None:
         self.study, self.rdb = study, rdb
         self.due = 0.0  # time.monotonic() of the next check: the first look checks
 
-    def __call__(self) -> None:
+    def __call__(self, force: bool = False) -> bool:
         now = time.monotonic()
-        if now >= self.due:
-            fail_stale_trials(self.study, self.rdb)
-            self.due = now + heartbeat_timing()[0]
+        if now < self.due and not force:
+            return False
+        fail_stale_trials(self.study, self.rdb)
+        self.due = now + heartbeat_timing()[0]
+        return True
 
 
 def fail_and_retry(study: optuna.Study, rdb: RDBStorage, trials: list[optuna.trial.FrozenTrial]) -> None:

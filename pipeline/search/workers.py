@@ -28,6 +28,9 @@ from pipeline.setup.config import Config
 from pipeline.setup.data import load
 
 if TYPE_CHECKING:
+    import optuna
+    from optuna.storages import RDBStorage
+
     from pipeline.setup.data import Dataset
 
 
@@ -76,11 +79,9 @@ def run_worker(
             lock.acquire()
             try:
                 check_stale()  # a dead worker's trial must not hold budget forever
-                trials = study.get_trials(deepcopy=False)  # one read for both checks below
-                if retry_dead_trials(study, rdb, tracker, trials):
-                    trials = None  # the retries changed the study: read it again
-                used = studies.used_budget(study, trials)
-                done = used >= config.search.n_trials or studies.stop_if_stalled(study, config)
+                done = budget_used_up(study, rdb, tracker, config)
+                if done and check_stale(force=True):  # before leaving: a trial gone stale since the last look
+                    done = budget_used_up(study, rdb, tracker, config)
                 if done and not running_on_other_hosts(study):
                     break
                 if not done:
@@ -95,6 +96,17 @@ def run_worker(
     finally:
         if limits is not None:
             limits.unregister()
+
+
+def budget_used_up(study: optuna.Study, rdb: RDBStorage, tracker: Tracker, config: Config) -> bool:
+    """Whether this worker should start no trial: the budget is used once this machine's dead workers' trials
+    are failed and retried (the retry, WAITING, no longer counts; the dead trial, RUNNING, did), or the search
+    has stalled (``search.patience``). One read of the study's trials serves both checks unless retries
+    changed it."""
+    trials = study.get_trials(deepcopy=False)
+    if retry_dead_trials(study, rdb, tracker, trials):
+        trials = None  # read it again
+    return studies.used_budget(study, trials) >= config.search.n_trials or studies.stop_if_stalled(study, config)
 
 
 class Worker:

@@ -57,3 +57,18 @@ def test_a_csv_logs_its_path_and_target(tmp_path: Path) -> None:
 def test_only_the_chosen_optimizers_settings_are_logged(optimizer: str, expected: set[str]) -> None:
     logged = params("dataset=iris", f"train.optimizer={optimizer}")
     assert OPTIMIZER_ONLY & set(logged) == expected
+
+
+def test_the_config_written_with_a_run_reads_back_as_the_config() -> None:
+    """config.yaml (PyYAML's C writer where it exists) holds the config's values exactly, unusual strings too."""
+    import dataclasses
+
+    import yaml
+
+    from pipeline.run_record import config_yaml
+
+    name = "étude-" + "x" * 150 + ": #1 'quoted' \"twice\""  # non-ASCII, longer than a line, YAML's own marks
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        config = load_config(compose("config"))
+    config.study_name = name
+    assert yaml.safe_load(config_yaml(config)) == dataclasses.asdict(config)

@@ -7,7 +7,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from pipeline.search.pruning import TrialPruning
+from pipeline.search.pruning import TrialPruning, _complete_trials
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -102,3 +102,30 @@ def test_the_last_epoch_is_reported_but_never_pruned() -> None:
     pruning = TrialPruning(trial, last_step=4)
     assert bool(pruning.report(0.1, 3)) is True, "worse than the median before the last epoch: pruned"
     assert pruning.report(0.1, 4) is False and study.trials[-1].intermediate_values[4] == 0.1
+
+
+def test_the_complete_trials_are_the_snapshot_of_this_trial_never_of_an_earlier_one(tmp_path: Path) -> None:
+    """The pruner's complete trials come from the sampler's snapshot of this trial (taken at its first
+    suggestion), which Optuna drops as each trial is asked and told: a trial completed by another worker
+    before that suggestion is in it, and so is the trial this worker told last."""
+    storage = f"sqlite:///{tmp_path}/study.db"
+    sampler = optuna.samplers.TPESampler(n_startup_trials=0, seed=0)
+    study = optuna.create_study(storage=storage, study_name="s", sampler=sampler)
+    elsewhere = optuna.load_study(study_name="s", storage=storage)  # another worker: its own storage object
+    for _ in range(3):
+        trial = study.ask()
+        trial.suggest_float("x", 0, 1)
+        study.tell(trial, 0.5)
+    told = trial.number
+    for _ in range(2):
+        trial = study.ask()
+        other = elsewhere.ask()
+        elsewhere.tell(other, 0.1)  # completed elsewhere after this trial was asked, before its suggestion
+        trial.suggest_float("x", 0, 1)
+        assert study._thread_local.cached_all_trials is not None  # the snapshot this test is about
+        fresh = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+        assert [t.number for t in _complete_trials(study)] == fresh
+        assert other.number in fresh and told in fresh
+        study.tell(trial, 0.5)
+        told = trial.number
+        told = trial.number

@@ -243,3 +243,28 @@ def test_the_dead_trials_are_found_among_trials_already_read(tmp_path: Path) -> 
     assert [t.number for t in recovery.dead_trials(study)] == [0]
     study.tell(0, 0.5)  # an ended trial among those given is never dead, whoever ran it
     assert recovery.dead_trials(study, study.get_trials(deepcopy=False)) == []
+
+
+def test_a_dead_trial_holding_the_last_of_the_budget_is_retried_not_counted(tmp_path: Path) -> None:
+    """The worker loop's budget check (``workers.budget_used_up``) fails and retries a dead worker's trial
+    first, and counts what is left: the dead trial counted while RUNNING, its failed self and WAITING retry
+    do not, so the budget is not used up and the retry runs."""
+    from hydra import compose, initialize_config_dir
+
+    from pipeline.search.workers import budget_used_up
+    from pipeline.setup.config import register_schemas, to_config
+
+    register_schemas()
+    with initialize_config_dir(config_dir=str(Path(__file__).resolve().parents[3] / "conf"), version_base="1.3"):
+        config = to_config(compose("config", overrides=["search.n_trials=3"]))
+    study, rdb = _study(tmp_path)
+    for value in (0.1, 0.2):
+        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+        study.tell(trial, value)
+    _running(study, **{WORKER_ATTR: f"{socket.gethostname()}:{_dead_pid()}"})
+    assert studies.used_budget(study) == 3  # as the budget stood before the check
+    assert budget_used_up(study, rdb, None, config) is False  # type: ignore[arg-type]  # no run to close
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    assert states == [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.FAIL, TrialState.WAITING]
+    _running(study, **{WORKER_ATTR: HERE})  # a live trial uses the last of the budget
+    assert budget_used_up(study, rdb, None, config) is True  # type: ignore[arg-type]
