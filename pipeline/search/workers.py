@@ -78,9 +78,10 @@ def run_worker(
         while deadline is None or time.time() < deadline:
             lock.acquire()
             try:
-                check_stale()  # a dead worker's trial must not hold budget forever
+                checked = check_stale()  # a dead worker's trial must not hold budget forever
                 done = budget_used_up(study, rdb, tracker, config)
-                if done and check_stale(force=True):  # before leaving: a trial gone stale since the last look
+                if done and not checked:  # before leaving: a trial gone stale since the last look
+                    check_stale(force=True)
                     done = budget_used_up(study, rdb, tracker, config)
                 if done and not running_on_other_hosts(study):
                     break
