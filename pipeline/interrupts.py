@@ -25,6 +25,7 @@ class Terminated(KeyboardInterrupt):
 
 class _State:
     requested: KeyboardInterrupt | None = None  # the first signal, once it arrived
+    signum = 0  # its number, to deliver it again if Python dropped its exception (``_on_unraisable``)
     raised = False  # whether it has been raised (then every later signal is ignored)
     depth = 0  # nesting of critical sections
 
@@ -37,7 +38,31 @@ def _on_signal(signum: int, frame: object) -> None:
         print("already stopping: closing runs and trials (SIGKILL stops at once)", file=sys.stderr)
         return
     _state.requested = Terminated("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
+    _state.signum = signum
     if _state.depth == 0:
+        _state.raised = True
+        raise _state.requested
+
+
+_python_unraisable = sys.unraisablehook
+
+
+def _on_unraisable(unraisable: "sys.UnraisableHookArgs") -> None:
+    """A signal that lands while the garbage collector runs a finalizer or a weakref callback raises there,
+    and Python prints that exception and drops it: the process would go on as if never signalled and ignore
+    every later signal (a SLURM task ran two more trials after ``scancel`` and was SIGKILLed with one RUNNING).
+    Such a signal counts as not raised yet: the next point that may raise does (the end of a ``critical()``
+    block, the start of an ``interruptible()`` one, ``raise_pending`` between epochs)."""
+    _python_unraisable(unraisable)
+    if _state.requested is not None and unraisable.exc_value is _state.requested:
+        _state.raised = False
+
+
+def raise_pending() -> None:
+    """Where raising is safe (between training epochs): raise a signal that arrived and was not raised yet."""
+    if threading.current_thread() is not threading.main_thread() or _state.depth:
+        return
+    if _state.requested is not None and not _state.raised:
         _state.raised = True
         raise _state.requested
 
@@ -48,6 +73,7 @@ def handle_signals() -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, _on_signal)
+    sys.unraisablehook = _on_unraisable
 
 
 @contextmanager

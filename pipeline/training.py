@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from models import Architecture, DeepNetwork, NetworkSpec
 from models.settings import field_values
+from pipeline.interrupts import raise_pending
 from pipeline.record_names import KIND_TAG
 from pipeline.records.tracking import RunRecorder, Tracker, close_dead_runs
 from pipeline.run_record import (
@@ -72,6 +73,7 @@ def train_and_record(
         nonlocal outside_training
         entered = time.perf_counter()
         try:
+            raise_pending()  # a signal Python dropped inside a finalizer stops the training here
             named = epochs(epoch, metrics)
             return on_epoch(epoch, named) if on_epoch is not None else None
         finally:

@@ -15,7 +15,7 @@ import pytest
 from optuna.storages import InMemoryStorage
 from optuna.trial import TrialState
 
-from pipeline.interrupts import Terminated, _state, critical, handle_signals, interruptible
+from pipeline.interrupts import Terminated, _state, critical, handle_signals, interruptible, raise_pending
 
 
 @pytest.fixture(autouse=True)
@@ -75,3 +75,26 @@ def test_a_signal_held_back_before_the_objective_is_raised_as_it_starts() -> Non
         os.kill(os.getpid(), signal.SIGTERM)  # arrives while Optuna creates the trial, say
         optuna.create_study().optimize(held, n_trials=1)
     assert not started
+
+
+def test_a_signal_whose_exception_python_drops_in_a_finalizer_is_delivered_again() -> None:
+    """The garbage collector runs weakref callbacks and finalizers at any bytecode; a signal raised inside
+    one is printed and dropped by Python. It must still stop the process, not be forgotten."""
+    import gc
+    import weakref
+
+    class Thing:
+        pass
+
+    def on_collected(_: object) -> None:  # runs inside the collector, as a WeakKeyDictionary's cleanup does
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(1000))  # bytecode after the kill: the handler runs and raises here, inside the callback
+
+    thing = Thing()
+    watcher = weakref.ref(thing, on_collected)
+    with pytest.raises(Terminated):
+        del thing
+        gc.collect()
+        assert watcher() is None and not _state.raised  # dropped by Python, and known to be
+        raise_pending()  # as the training does between epochs
+    assert _state.raised
