@@ -25,7 +25,6 @@ class Terminated(KeyboardInterrupt):
 
 class _State:
     requested: KeyboardInterrupt | None = None  # the first signal, once it arrived
-    signum = 0  # its number, to deliver it again if Python dropped its exception (``_on_unraisable``)
     raised = False  # whether it has been raised (then every later signal is ignored)
     depth = 0  # nesting of critical sections
 
@@ -38,7 +37,6 @@ def _on_signal(signum: int, frame: object) -> None:
         print("already stopping: closing runs and trials (SIGKILL stops at once)", file=sys.stderr)
         return
     _state.requested = Terminated("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
-    _state.signum = signum
     if _state.depth == 0:
         _state.raised = True
         raise _state.requested
