@@ -79,10 +79,11 @@ def run_worker(
             lock.acquire()
             try:
                 checked = check_stale()  # a dead worker's trial must not hold budget forever
-                done = budget_used_up(study, rdb, tracker, config)
+                done, trials = budget_used_up(study, rdb, tracker, config)
                 if done and not checked:  # before leaving: a trial gone stale since the last look
                     check_stale(force=True)
-                    done = budget_used_up(study, rdb, tracker, config)
+                    done, trials = budget_used_up(study, rdb, tracker, config)
+                samplers.lie_only_beside_others(study.sampler, config, trials)
                 if done and not running_on_other_hosts(study):
                     break
                 if not done:
@@ -99,15 +100,18 @@ def run_worker(
             limits.unregister()
 
 
-def budget_used_up(study: optuna.Study, rdb: RDBStorage, tracker: Tracker, config: Config) -> bool:
-    """Whether this worker should start no trial: the budget is used once this machine's dead workers' trials
-    are failed and retried (the retry, WAITING, no longer counts; the dead trial, RUNNING, did), or the search
-    has stalled (``search.patience``). One read of the study's trials serves both checks unless retries
-    changed it."""
+def budget_used_up(
+    study: optuna.Study, rdb: RDBStorage, tracker: Tracker, config: Config
+) -> tuple[bool, list[optuna.trial.FrozenTrial]]:
+    """Whether this worker should start no trial, and the study's trials it read to decide: the budget is used
+    once this machine's dead workers' trials are failed and retried (the retry, WAITING, no longer counts; the
+    dead trial, RUNNING, did), or the search has stalled (``search.patience``). One read of the study's trials
+    serves both checks (and the sampler's liar: ``samplers.lie_only_beside_others``) unless retries changed it."""
     trials = study.get_trials(deepcopy=False)
     if retry_dead_trials(study, rdb, tracker, trials):
-        trials = None  # read it again
-    return studies.used_budget(study, trials) >= config.search.n_trials or studies.stop_if_stalled(study, config)
+        trials = study.get_trials(deepcopy=False)  # read it again
+    used = studies.used_budget(study, trials) >= config.search.n_trials
+    return used or studies.stop_if_stalled(study, config), trials
 
 
 class Worker:

@@ -263,8 +263,10 @@ def test_a_dead_trial_holding_the_last_of_the_budget_is_retried_not_counted(tmp_
         study.tell(trial, value)
     _running(study, **{WORKER_ATTR: f"{socket.gethostname()}:{_dead_pid()}"})
     assert studies.used_budget(study) == 3  # as the budget stood before the check
-    assert budget_used_up(study, rdb, None, config) is False  # type: ignore[arg-type]  # no run to close
+    done, seen = budget_used_up(study, rdb, None, config)  # type: ignore[arg-type]  # no run to close
+    assert done is False
     states = [t.state for t in study.get_trials(deepcopy=False)]
     assert states == [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.FAIL, TrialState.WAITING]
+    assert [t.state for t in seen] == states  # the trials as the retry left them, not as first read
     _running(study, **{WORKER_ATTR: HERE})  # a live trial uses the last of the budget
-    assert budget_used_up(study, rdb, None, config) is True  # type: ignore[arg-type]
+    assert budget_used_up(study, rdb, None, config)[0] is True  # type: ignore[arg-type]
