@@ -160,14 +160,15 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
         pruner=pruner(config),
         load_if_exists=True,
     )
-    recorded = study.user_attrs.get(SETTINGS_ATTR)
+    attrs = study.user_attrs
+    recorded = attrs.get(SETTINGS_ATTR)
     if recorded is None:
         study.set_user_attr(SETTINGS_ATTR, wanted)
         study.set_user_attr(DATA_SOURCE_ATTR, data_source(config))
         enqueue_starting_points(study, points)  # once per study: a resume does not enqueue again
     elif _settled(recorded, wanted) != wanted:
         changes = "; ".join(
-            _data_change(study.user_attrs.get(DATA_SOURCE_ATTR), data_source(config), change)
+            _data_change(attrs.get(DATA_SOURCE_ATTR), data_source(config), change)
             for change in _differences(_settled(recorded, wanted), wanted)
         )
         raise StudyMismatchError(
@@ -175,6 +176,7 @@ def open_study(config: Config, dataset: Dataset, rdb: RDBStorage) -> optuna.Stud
             f"Resume it with its original settings, choose another name (study_name=...), or archive it and "
             f"start afresh with new_study=true"
         )
+    forget_an_old_stop(study, config, attrs)
     return study
 
 
@@ -236,12 +238,12 @@ def warm_start_points(config: Config, rdb: RDBStorage) -> list[dict[str, Any]]:
     return chosen
 
 
-def trials_since_best(study: optuna.Study, maximize: bool) -> int:
-    """How many ended trials came after the best value so far (of the first objective) without beating it."""
-    ended = sorted(
-        (t for t in study.get_trials(deepcopy=False) if t.state not in (TrialState.RUNNING, TrialState.WAITING)),
-        key=lambda t: t.number,
-    )
+def trials_since_best(study: optuna.Study, maximize: bool, trials: list[optuna.trial.FrozenTrial] | None = None) -> int:
+    """How many ended trials came after the best value so far (of the first objective) without beating it.
+    ``trials``: the study's trials as just read, when the caller has them."""
+    trials = study.get_trials(deepcopy=False) if trials is None else trials
+    unended = (TrialState.RUNNING, TrialState.WAITING)
+    ended = sorted((t for t in trials if t.state not in unended), key=lambda t: t.number)
     best, since = None, 0
     for trial in ended:
         # An infeasible trial (search.constraints) is no improvement, whatever its value.
@@ -253,13 +255,30 @@ def trials_since_best(study: optuna.Study, maximize: bool) -> int:
     return since
 
 
-def stop_if_stalled(study: optuna.Study, config: Config) -> bool:
-    """``search.patience``: record why and return True once that many trials in a row did not improve."""
+def stalled_for(
+    study: optuna.Study, config: Config, trials: list[optuna.trial.FrozenTrial] | None = None
+) -> int | None:
+    """The trials in a row that did not improve, once ``search.patience`` of them have run; else None."""
     patience = config.search.patience
-    since = None if patience is None else trials_since_best(study, config.search.directions[0] == "maximize")
-    if since is None or since < patience:
-        if study.user_attrs.get(STOPPED_ATTR):  # a resume with a larger (or no) patience: the old reason is stale
-            study.set_user_attr(STOPPED_ATTR, "")
+    if patience is None:
+        return None
+    since = trials_since_best(study, config.search.directions[0] == "maximize", trials)
+    return since if since >= patience else None
+
+
+def forget_an_old_stop(study: optuna.Study, config: Config, user_attrs: dict[str, Any]) -> None:
+    """At a resume: a stop an earlier session recorded (``search.patience``) no longer holds once the patience
+    is larger, or gone. Checked when the study is opened, not before every trial (a read of the study's
+    attributes each time); ``user_attrs``: the study's, as just read."""
+    if user_attrs.get(STOPPED_ATTR) and stalled_for(study, config) is None:
+        study.set_user_attr(STOPPED_ATTR, "")
+
+
+def stop_if_stalled(study: optuna.Study, config: Config, trials: list[optuna.trial.FrozenTrial] | None = None) -> bool:
+    """``search.patience``: record why and return True once that many trials in a row did not improve.
+    ``trials``: the study's trials as just read, when the caller has them."""
+    patience, since = config.search.patience, stalled_for(study, config, trials)
+    if since is None:
         return False
     recorded = study.user_attrs.get(STOPPED_ATTR, "")
     if not recorded.startswith(f"search.patience={patience}:"):

@@ -111,7 +111,7 @@ def budget_used_up(
     if retry_dead_trials(study, rdb, tracker, trials):
         trials = study.get_trials(deepcopy=False)  # read it again
     used = studies.used_budget(study, trials) >= config.search.n_trials
-    return used or studies.stop_if_stalled(study, config), trials
+    return used or studies.stop_if_stalled(study, config, trials), trials
 
 
 class Worker:
