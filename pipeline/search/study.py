@@ -267,9 +267,10 @@ def stalled_for(
 
 
 def forget_an_old_stop(study: optuna.Study, config: Config, user_attrs: dict[str, Any]) -> None:
-    """At a resume: a stop an earlier session recorded (``search.patience``) no longer holds once the patience
-    is larger, or gone. Checked when the study is opened, not before every trial (a read of the study's
-    attributes each time); ``user_attrs``: the study's, as just read."""
+    """A stop recorded by ``search.patience`` that no longer holds: at a resume with a larger patience or none,
+    and at the summary when a trial of another worker, ending after the stop, improved on the best. Checked
+    then, not before every trial (a read of the study's attributes each time); ``user_attrs``: the study's, as
+    just read."""
     if user_attrs.get(STOPPED_ATTR) and stalled_for(study, config) is None:
         study.set_user_attr(STOPPED_ATTR, "")
 

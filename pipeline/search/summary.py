@@ -39,6 +39,7 @@ from pipeline.search.outcomes import outcome_of
 from pipeline.search.recovery import recover
 from pipeline.search.samplers import choose_pruner, choose_sampler
 from pipeline.search.space import parameter_names
+from pipeline.search.study import forget_an_old_stop
 from pipeline.setup import names
 from pipeline.setup.config import Config
 from pipeline.setup.data import Dataset
@@ -249,6 +250,8 @@ def record_best(
     )
     if config.search.multi_objective:
         record_pareto(study, parent, config)
+    # A stop one worker recorded no longer holds if another worker's trial, ending after it, improved on the best.
+    forget_an_old_stop(study, config, study.user_attrs)
     stopped = study.user_attrs.get(STOPPED_ATTR)
     if stopped:
         parent.set_tags({STOPPED_ATTR: stopped})
