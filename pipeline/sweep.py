@@ -13,6 +13,7 @@ trials have finished in total. Exit codes: 0 done, 1 refused input or a trial cr
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,8 +32,12 @@ from pipeline.setup.config import Config, register_schemas
 # (docs/BENCHMARKS.md, time to an answer).
 if TYPE_CHECKING:
     import optuna
+    from optuna.storages import RDBStorage
 
+    from pipeline.records.tracking import RunRecorder, Tracker
+    from pipeline.search.drawer import Drawer
     from pipeline.search.workers import Worker
+    from pipeline.setup.data import Dataset
 
 register_schemas()
 
@@ -53,16 +58,13 @@ def sweep(config: Config) -> int:
 
 def _sweep(config: Config, workers: list[Worker]) -> int:
     import optuna
-    from threadpoolctl import threadpool_limits
 
     from pipeline.records.locks import StoreLock
     from pipeline.records.tracking import Tracker, close_dead_runs
     from pipeline.search import study as studies
     from pipeline.search import summary
-    from pipeline.search.progress import Progress
-    from pipeline.search.recovery import crashed, interrupted, recover
-    from pipeline.search.workers import WorkerFailedError, run_all
-    from pipeline.setup.threads import one_blas_thread
+    from pipeline.search.drawer import Drawer
+    from pipeline.search.recovery import recover
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are reported by the objective
     dataset = prepare_sweep(config).dataset  # everything refused before any store is touched
@@ -83,6 +85,36 @@ def _sweep(config: Config, workers: list[Worker]) -> int:
         recover(study, rdb, tracker)
     at_start = studies.used_budget(study)
     where_it_stands(config, study, at_start)
+    # One worker trains on one core: the report's drawing child warms up on another meanwhile.
+    drawer = Drawer() if config.search.workers == 1 and len(os.sched_getaffinity(0)) > 1 else None
+    try:
+        return _trials_then_summary(config, workers, dataset, (study, rdb, tracker, parent), at_start, drawer)
+    finally:
+        if drawer is not None:
+            drawer.cancel()  # not given the study (the sweep stopped before its summary, or had none to draw)
+
+
+def _trials_then_summary(
+    config: Config,
+    workers: list[Worker],
+    dataset: Dataset,
+    stores: tuple[optuna.Study, RDBStorage, Tracker, RunRecorder],
+    at_start: int,
+    drawer: Drawer | None,
+) -> int:
+    """Run the trials, then the summary (``drawer``: the report's drawing child, if one was forked); the exit
+    code, 130 or 143 when interrupted, a worker's when one failed."""
+    from threadpoolctl import threadpool_limits
+
+    from pipeline.records.locks import StoreLock
+    from pipeline.search import study as studies
+    from pipeline.search import summary
+    from pipeline.search.progress import Progress
+    from pipeline.search.recovery import crashed, interrupted
+    from pipeline.search.workers import WorkerFailedError, run_all
+    from pipeline.setup.threads import one_blas_thread
+
+    study, rdb, tracker, parent = stores
     deadline = time.time() + config.search.timeout if config.search.timeout else None
     with Progress(config, study) as progress:
         try:
@@ -104,7 +136,7 @@ def _sweep(config: Config, workers: list[Worker]) -> int:
         threadpool_limits(1 if one_blas_thread(config, dataset, True) else None),
     ):
         try:
-            code = summary.finish(study, rdb, tracker, parent, config, dataset, report_folder(config))
+            code = summary.finish(study, rdb, tracker, parent, config, dataset, report_folder(config), drawer)
         except BaseException as error:  # e.g. a full disk while publishing the best model
             crashed(study, rdb, tracker, parent, error)
             raise

@@ -37,12 +37,18 @@ def snapshot(study: optuna.Study) -> optuna.Study:
 class Drawing:
     """Figures being drawn; ``result()`` returns them (drawing them here if the child did not)."""
 
-    def __init__(self, data: report.ReportInput, draw: Callable[[report.ReportInput], report.Drawn]) -> None:
+    def __init__(
+        self,
+        data: report.ReportInput,
+        draw: Callable[[report.ReportInput], report.Drawn],
+        child: tuple[int, int] | None = None,
+    ) -> None:
+        """Fork a child that draws ``data``; or, with ``child=(pid, pipe)``, collect from one already drawing them
+        (``search/drawer.py``), whose figures come through ``pipe``."""
         self.data = data
         self.draw = draw
-        self.pid: int | None = None
-        self.pipe: int | None = None
-        if hasattr(os, "fork"):
+        self.pid, self.pipe = child if child is not None else (None, None)
+        if child is None and hasattr(os, "fork"):
             self._fork()
 
     def _fork(self) -> None:

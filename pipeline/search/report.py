@@ -492,6 +492,27 @@ def draw_study(data: ReportInput) -> Drawn:
     return drawn
 
 
+def warm_up() -> None:
+    """Pay the first drawing's one-time costs before the study's figures are wanted: matplotlib's fonts, text
+    layout and canvas, a colour bar, a log axis, the PNG encoder, and the f-ANOVA code on a tiny study. The
+    drawing child forked before the trials does this while they train (``search/drawer.py``)."""
+    from pipeline.search.evidence import importances
+
+    figure, axes = plt.subplots(figsize=(3, 2), layout="constrained")
+    points = axes.scatter([1.0, 10.0, 100.0], [0.5, 0.7, 0.9], c=[0.0, 0.5, 1.0], label="trials")
+    axes.set(xscale="log", xlabel="learning_rate", ylabel="val_accuracy", title="warm-up")
+    axes.legend(loc="lower right")
+    figure.colorbar(points, ax=axes, label="epoch")
+    png(figure)
+    unit = optuna.distributions.FloatDistribution(0, 1)
+    study = optuna.create_study()
+    for x, y in ((0.1, 0.2), (0.4, 0.9), (0.7, 0.3), (0.9, 0.6)):
+        study.add_trial(
+            optuna.trial.create_trial(params={"x": x, "y": y}, distributions={"x": unit, "y": unit}, value=x + y)
+        )
+    importances(study, resamples=1)
+
+
 def build(data: ReportInput, drawn: Drawn | None = None) -> Report:
     """Draw every figure (those of ``drawn``, the study's, already drawn) and lay out the page."""
     drawn = draw_study(data) if drawn is None else drawn

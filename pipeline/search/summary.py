@@ -47,6 +47,7 @@ from pipeline.setup.vocabulary import TASKS, final_metrics
 
 if TYPE_CHECKING:
     from pipeline.search.advice import Advice
+    from pipeline.search.drawer import Drawer
     from pipeline.search.drawing import Drawing
     from pipeline.search.evidence import Confirmation
 from pipeline.record_names import (
@@ -124,9 +125,11 @@ def finish(
     config: Config,
     dataset: Dataset,
     report_folder: Path,
+    drawer: "Drawer | None" = None,
 ) -> int:
     """Record the sweep's summary in the parent run, write the study report, print the leaderboard;
-    returns the exit code (1 when no trial completed).
+    returns the exit code (1 when no trial completed). ``drawer``: a drawing child forked and warmed up before
+    the trials, which draws the report's study figures (else one is forked here).
 
     When other processes are still running trials of the study, the last of them records it. Every
     step can be repeated: a summary interrupted half-way is completed by the next run of the command.
@@ -151,7 +154,7 @@ def finish(
     best_run = best.user_attrs[RUN_ID_ATTR]
     rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
     print("drawing the study report (on another core, while the best is confirmed, analysed and registered)")
-    drawing = start_report(study, tracker, config, best, rerun, dataset.task)
+    drawing = start_report(study, tracker, config, best, rerun, dataset.task, drawer)
     try:
         confirmation = confirm(study, parent, config, dataset, best)
         shares = ", ".join(f"{share:.0%}" for share in config.search.data_curve)
@@ -356,9 +359,11 @@ def start_report(
     best: optuna.trial.FrozenTrial,
     rerun: str,
     task: str,
+    drawer: "Drawer | None" = None,
 ) -> "Drawing":
     """Read what the study report shows of the trials and start drawing its figures (on the other core:
-    ``drawing``); ``write_report`` adds the best's confirmation and analysis (of a ``task`` dataset)."""
+    ``drawing``, in ``drawer``'s warmed child if there is one); ``write_report`` adds the best's confirmation
+    and analysis (of a ``task`` dataset)."""
     from pipeline.search import report  # matplotlib: imported when the report is drawn, not at the start
     from pipeline.search.drawing import snapshot, start_drawing
 
@@ -392,7 +397,7 @@ def start_report(
         ranges=refined_ranges(tracker, study, config),
         colour_by=config.search.colour_by,
     )
-    return start_drawing(data)
+    return drawer.draw(data) if drawer is not None else start_drawing(data)
 
 
 def refined_ranges(tracker: Tracker, study: optuna.Study, config: Config) -> dict[str, tuple[str, str]]:
