@@ -68,7 +68,7 @@ class Drawer:
             return drawing.start_drawing(data)
         try:
             # Waits only if the child is still warming up and the message is larger than the pipe's buffer.
-            _write_all(self._request, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+            write_all(self._request, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
         except BaseException as error:  # the child died (a broken pipe), or a signal came: never leave it behind
             _stop(pid, self._response)
             if not isinstance(error, OSError):
@@ -95,7 +95,7 @@ def _serve(request: int, response: int) -> None:
     if not message:  # the sweep ended without a summary, or this process's parent died
         return
     drawn = report.draw_study(pickle.loads(message))
-    _write_all(response, pickle.dumps(drawn, protocol=pickle.HIGHEST_PROTOCOL))
+    write_all(response, pickle.dumps(drawn, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _stop(pid: int, pipe: int) -> None:
@@ -113,7 +113,8 @@ def _read_all(pipe: int) -> bytes:
     return b"".join(chunks)
 
 
-def _write_all(pipe: int, payload: bytes) -> None:
+def write_all(pipe: int, payload: bytes) -> None:
+    """Write all of ``payload`` to ``pipe`` (a pipe takes at most its buffer's size at a time)."""
     view = memoryview(payload)
     while view:
         view = view[os.write(pipe, view) :]

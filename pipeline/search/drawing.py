@@ -20,6 +20,7 @@ from collections.abc import Callable
 import optuna
 
 from pipeline.search import report
+from pipeline.search.drawer import write_all
 from pipeline.search.evidence import observable
 
 # A child that has not answered by then is stopped and the figures drawn here (a 1000-trial study
@@ -60,10 +61,7 @@ class Drawing:
                 os.close(read)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C or SIGTERM simply end the child
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                payload = pickle.dumps(self.draw(self.data), protocol=pickle.HIGHEST_PROTOCOL)
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(write, view) :]
+                write_all(write, pickle.dumps(self.draw(self.data), protocol=pickle.HIGHEST_PROTOCOL))
                 code = 0
             finally:
                 os._exit(code)
