@@ -17,6 +17,7 @@ from pipeline.record_names import (
     STOPPED_ATTR,
 )
 from pipeline.records.locks import StoreLock, create_atomically, enable_wal
+from pipeline.records.outage import patiently
 from pipeline.records.uris import absolute_sqlite_uri, mask_password, sqlite_file
 from pipeline.search.constraints import feasible
 from pipeline.search.outcomes import uses_budget
@@ -48,16 +49,16 @@ def storage(url: str) -> RDBStorage:
                 create_atomically(database, _create_schema)
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     interval, grace = heartbeat_timing()
-    # A database server may restart under a sweep: its calls wait it out (records/outage.py); a file cannot.
-    kind = RDBStorage if url.startswith("sqlite") else PatientStorage
+    options = {
+        "engine_kwargs": engine_kwargs,
+        "heartbeat_interval": interval,
+        "grace_period": grace,
+        "heartbeat_stale_trial_callback": retry_trial,
+    }
+    # A database server may restart under a sweep: its calls wait it out (records/outage.py), and so does opening
+    # it (a second worker process may connect just then, and Optuna's constructor reads the schema); a file cannot.
     with quiet_experimental():
-        rdb = kind(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=interval,
-            grace_period=grace,
-            heartbeat_stale_trial_callback=retry_trial,
-        )
+        rdb = RDBStorage(url, **options) if url.startswith("sqlite") else patiently(url, PatientStorage, url, **options)
     enable_wal(url)
     return rdb
 

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,9 @@ import pytest
 from helpers.invariants import check_records
 from helpers.servers import ENV, free_port, start_mlflow_server
 from mlflow import MlflowClient
+
+from pipeline.records import outage
+from pipeline.search import study as studies
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +49,7 @@ def as_postgres(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def postgres() -> Iterator[tuple[str, Callable[[], None]]]:
+def postgres() -> Iterator[tuple[str, Callable[..., None]]]:
     """A cluster of this test's own on 127.0.0.1; yields its URL and a function that restarts it."""
     # Not under tmp_path: pytest's folders are private to root, and the server runs as postgres.
     folder = Path(tempfile.mkdtemp(prefix="deepsweep-pg-"))
@@ -57,9 +61,10 @@ def postgres() -> Iterator[tuple[str, Callable[[], None]]]:
     as_postgres(f"{PG_BIN}/pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
     as_postgres(f"{PG_BIN}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "study")
 
-    def restart() -> None:
+    def restart(action: str = "restart") -> None:
+        """``pg_ctl restart`` (or ``stop`` or ``start``, as ``action`` says), crash-like and waited for."""
         as_postgres(f"{PG_BIN}/pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-m", "immediate",
-                    "-w", "restart")  # fmt: skip
+                    "-w", action)  # fmt: skip
 
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/study", restart
@@ -127,7 +132,7 @@ def resumed_to_the_budget(cwd: Path, storage: str, client: MlflowClient, *overri
 
 @needs_pg_programs
 def test_postgres_restarted_mid_sweep_is_waited_out_and_the_same_command_reaches_the_budget(
-    tmp_path: Path, postgres: tuple[str, Callable[[], None]]
+    tmp_path: Path, postgres: tuple[str, Callable[..., None]]
 ) -> None:
     url, restart = postgres
     overrides = (f"tracking.storage={url}",)
@@ -141,6 +146,28 @@ def test_postgres_restarted_mid_sweep_is_waited_out_and_the_same_command_reaches
             sweep.kill()
     client = MlflowClient(f"sqlite:///{tmp_path / 'work'}/mlruns/mlflow.db")
     resumed_to_the_budget(tmp_path / "work", url, client, *overrides, ended=ended)
+
+
+@needs_pg_programs
+def test_opening_the_study_storage_while_its_server_is_down_waits_for_it(
+    postgres: tuple[str, Callable[..., None]],
+) -> None:
+    """A worker process that connects during a restart (found in CI: Optuna's constructor reads the schema)."""
+    url, restart = postgres
+    restart("stop")
+    opened: list[object] = []
+    opener = threading.Thread(target=lambda: opened.append(studies.storage(url)), daemon=True)
+    opener.start()
+    deadline = time.monotonic() + BOUND
+    while outage._Outage.since is None and opener.is_alive():  # the event: the storage said it waits
+        assert time.monotonic() < deadline, "the storage never said it waits for the server"
+        time.sleep(0.05)
+    assert opener.is_alive(), "opening the storage gave up instead of waiting for the server"
+    restart("start")
+    opener.join(timeout=BOUND)
+    assert opened, "opening the storage did not return once the server was back"
+    assert opened[0].get_all_studies() == []
+    assert outage._Outage.since is None and outage._Outage.gave_up is None
 
 
 def test_an_mlflow_server_restarted_mid_sweep_is_waited_out_and_the_same_command_reaches_the_budget(
