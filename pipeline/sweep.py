@@ -86,7 +86,8 @@ def _sweep(config: Config, workers: list[Worker]) -> int:
     at_start = studies.used_budget(study)
     where_it_stands(config, study, at_start)
     # One worker trains on one core: the report's drawing child warms up on another meanwhile.
-    drawer = Drawer() if config.search.workers == 1 and len(os.sched_getaffinity(0)) > 1 else None
+    spare_core = config.search.workers == 1 and len(os.sched_getaffinity(0)) > 1
+    drawer = Drawer() if config.tracking.report and spare_core else None
     try:
         return _trials_then_summary(config, workers, dataset, (study, rdb, tracker, parent), at_start, drawer)
     finally:

@@ -153,20 +153,17 @@ def finish(
     stopped = record_best(study, tracker, parent, config, (best, rule), counts, complete, len(table))
     best_run = best.user_attrs[RUN_ID_ATTR]
     rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
-    print("drawing the study report (on another core, while the best is confirmed, analysed and registered)")
-    drawing = start_report(study, tracker, config, best, rerun, dataset.task, drawer)
+    report = config.tracking.report
+    drawing = start_report(study, tracker, config, best, rerun, dataset.task, drawer) if report else None
     try:
-        confirmation = confirm(study, parent, config, dataset, best)
-        shares = ", ".join(f"{share:.0%}" for share in config.search.data_curve)
-        retrained = f", and retrained on {shares} of the training split" if shares else ""
-        print(f"analysing the best: its mistakes{retrained}")
-        advice = advise(study, tracker, parent, config, dataset, best, confirmation)
-        print("registering the best model")
-        version, crowning = publish_and_crown(tracker, best, config, dataset)
+        confirmation, advice, (version, crowning) = analyse_and_publish(study, tracker, parent, config, dataset, best)
     except BaseException:
-        drawing.cancel()
+        if drawing is not None:
+            drawing.cancel()
         raise
-    report_path = write_report(drawing, (confirmation, advice), study.study_name, parent, report_folder)
+    report_path = None
+    if drawing is not None:
+        report_path = write_report(drawing, (confirmation, advice), study.study_name, parent, report_folder)
     parent.finish(STATUS_FINISHED)
     print(leaderboard(table, tracker, config, dataset))
     print("\n".join(count_lines(study, config, counts, complete, stopped)))
@@ -175,8 +172,27 @@ def finish(
     print(f"best ({rule}): trial {best.number} (run {best_run}) {shown}{registered}")
     print_findings(config, crowning, confirmation, advice)
     print(f"rerun it: {rerun}")
-    print(f"study report: {report_path}")
+    print(f"study report: {report_path or 'not drawn (tracking.report=false)'}")
     return 0
+
+
+def analyse_and_publish(
+    study: optuna.Study,
+    tracker: Tracker,
+    parent: RunRecorder,
+    config: Config,
+    dataset: Dataset,
+    best: optuna.trial.FrozenTrial,
+) -> tuple["Confirmation | None", "Advice", tuple[str | None, "Crowning | None"]]:
+    """The best trial confirmed with other seeds, analysed (its mistakes, the data curve, the diagnosis) and
+    registered: its confirmation, the advice, and the registered version with what it did to the champion."""
+    confirmation = confirm(study, parent, config, dataset, best)
+    shares = ", ".join(f"{share:.0%}" for share in config.search.data_curve)
+    retrained = f", and retrained on {shares} of the training split" if shares else ""
+    print(f"analysing the best: its mistakes{retrained}")
+    advice = advise(study, tracker, parent, config, dataset, best, confirmation)
+    print("registering the best model")
+    return confirmation, advice, publish_and_crown(tracker, best, config, dataset)
 
 
 def print_findings(
@@ -363,10 +379,11 @@ def start_report(
 ) -> "Drawing":
     """Read what the study report shows of the trials and start drawing its figures (on the other core:
     ``drawing``, in ``drawer``'s warmed child if there is one); ``write_report`` adds the best's confirmation
-    and analysis (of a ``task`` dataset)."""
+    and analysis (of a ``task`` dataset). Not called with ``tracking.report=false``."""
     from pipeline.search import report  # matplotlib: imported when the report is drawn, not at the start
     from pipeline.search.drawing import snapshot, start_drawing
 
+    print("drawing the study report (on another core, while the best is confirmed, analysed and registered)")
     trials = study.get_trials(deepcopy=False)
     metric = config.search.metrics[0]
     reverse = config.search.directions[0] == "maximize"

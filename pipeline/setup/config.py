@@ -151,6 +151,7 @@ class TrackingConfig:
     experiment_name: str = "deepsweep-${dataset.name}"  # resolved when Hydra composes the config
     log_model: str = "best"  # pyfunc model per run: all, best (sweeps: the best trial only), none
     log_plots: str = "best"  # learning-curve PNG per run: all, best (sweeps: the best trial only), none
+    report: bool = True  # a sweep's study report (an HTML page of figures) at its end; false: none drawn
     registered_model_name: str | None = None  # None: the experiment name
 
 

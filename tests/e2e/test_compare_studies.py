@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 ENV = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
 ENV |= {"OPENBLAS_NUM_THREADS": "1"}
 QUICK = ("dataset=iris", "train.epochs=6", "search.n_trials=6", "search.confirm_seeds=0", "search.data_curve=[]")
-QUICK += ("tracking.log_plots=none", "tracking.log_model=none")
+QUICK += ("tracking.log_plots=none", "tracking.log_model=none", "tracking.report=false")
 
 
 def run(folder: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:

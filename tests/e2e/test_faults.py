@@ -27,8 +27,13 @@ pytestmark = pytest.mark.slow
 
 TIMEOUT = 300
 # Small and quick, with trials long enough to be caught mid-training.
-QUICK = ("dataset=iris", "pruner=none", "tracking.log_plots=none")
-SLOW_TRIALS = (*QUICK, "train.epochs=400", "train.batch_size=8")
+# No study report where it is not what a test is about (its figures cost more CPU than these trials); the tests
+# of a killed summary and of the report's folder draw it (REPORTED).
+QUICK = ("dataset=iris", "pruner=none", "tracking.log_plots=none", "tracking.report=false")
+REPORTED = (*QUICK, "tracking.report=true")
+# Trials long enough to be caught running; the summary's retraining of the best (three more seeds, three data
+# shares, as long as a trial each) is not what these tests are about.
+SLOW_TRIALS = (*QUICK, "train.epochs=400", "train.batch_size=8", "search.confirm_seeds=0", "search.data_curve=[]")
 ENVIRONMENT = {**ENV, "OPENBLAS_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
@@ -198,7 +203,7 @@ PUBLICATION_STEPS = {
 
 @pytest.mark.parametrize("step", PUBLICATION_STEPS)
 def test_a_kill_during_the_summary_converges_on_the_next_run(tmp_path: Path, step: str) -> None:
-    overrides = (*QUICK, "train.epochs=5", "search.n_trials=3")
+    overrides = (*REPORTED, "train.epochs=5", "search.n_trials=3")
     process = start(tmp_path, "pipeline.sweep", *overrides)
     database, query = tmp_path / "mlruns" / "mlflow.db", PUBLICATION_STEPS[step]
     seen = wait_until(lambda: stored_rows(database, query) > 0 and process.poll() is None, process, 180, 0.002)
@@ -404,7 +409,7 @@ def test_a_read_only_report_folder_costs_the_local_copy_only(tmp_path: Path) -> 
         pytest.skip(f"cannot bind-mount here: {mounted.stderr.decode().strip()}")
     try:
         subprocess.run(["mount", "-o", "remount,ro,bind", str(reports)], check=True, capture_output=True)
-        result = run(tmp_path, "pipeline.sweep", *QUICK, "train.epochs=3", "search.n_trials=3")
+        result = run(tmp_path, "pipeline.sweep", *REPORTED, "train.epochs=3", "search.n_trials=3")
         left = list(reports.iterdir())
     finally:
         subprocess.run(["umount", "-l", str(reports)], check=False)

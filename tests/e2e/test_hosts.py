@@ -61,7 +61,8 @@ pytestmark = [pytest.mark.slow, needs_postgres]
 
 T = TypeVar("T")
 GRACE = 5  # seconds without heartbeat before a trial on another host is failed (default 60)
-# Small, uniform trials (no pruning, so that every trial trains every epoch); no model or PNG per run.
+# Small, uniform trials (no pruning, so that every trial trains every epoch); no model or PNG per run, and a
+# summary without the retraining of the best or the study report (what these tests check is the budget).
 SWEEP = (
     "tracking.artifact_location=",
     "dataset=iris",
@@ -69,6 +70,9 @@ SWEEP = (
     "pruner=none",
     "tracking.log_model=none",
     "tracking.log_plots=none",
+    "tracking.report=false",
+    "search.confirm_seeds=0",
+    "search.data_curve=[]",
 )
 # ``sh`` is the host's first process (pid 1): it names the host, then runs the command as a child, so
 # that the sweep is an ordinary process (pid 3 on every host) and the host dies when ``sh`` is killed.

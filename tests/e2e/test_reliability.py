@@ -29,7 +29,8 @@ from models import ModelFileError
 from pipeline.records.locks import StoreLock
 from pipeline.records.tracking import client as tracking_client
 
-QUICK = ("dataset=iris", "train.epochs=3", "pruner=none")
+# No study report where it is not what a test is about: its figures cost more CPU than these trials.
+QUICK = ("dataset=iris", "train.epochs=3", "pruner=none", "tracking.report=false")
 TIMEOUT = 600
 
 
@@ -152,7 +153,9 @@ def test_a_bug_in_training_stops_the_sweep_and_closes_every_run(
 def test_interrupt_fails_the_trial_kills_its_run_and_the_same_command_resumes(
     tmp_path: Path, signum: int, exit_code: int
 ) -> None:
-    command = (*QUICK, "dataset=digits", "train.epochs=400", "search.n_trials=2")
+    # The summary's retraining of the best (other seeds, data shares) is not what this test is about.
+    command = (*QUICK, "dataset=digits", "search.confirm_seeds=0", "search.data_curve=[]", "train.epochs=400",
+               "search.n_trials=2")  # fmt: skip
     process = start("pipeline.sweep", *command, cwd=tmp_path)
     wait_for_running_trial(tmp_path, "digits-sweep", process)
     os.killpg(process.pid, signum)
@@ -195,7 +198,8 @@ def test_sigkilled_training_run_is_closed_by_the_next_command(tmp_path: Path) ->
 # ----- 5: several sweeps starting at once on fresh stores ----------------------------------------------
 @pytest.mark.slow
 def test_four_sweeps_started_at_once_on_fresh_stores_record_exactly_the_budget(tmp_path: Path) -> None:
-    command = ("dataset=iris", "train.epochs=2", "pruner=none", "search.n_trials=100", "sampler=random")
+    command = ("dataset=iris", "train.epochs=2", "pruner=none", "search.n_trials=100", "sampler=random",
+               "tracking.report=false")  # fmt: skip
     processes = [start("pipeline.sweep", *command, cwd=tmp_path) for _ in range(4)]
     outputs = [process.communicate(timeout=900) for process in processes]
     # On failure: each process's exception lines (a traceback's unindented lines), which a cut tail can lose.
@@ -288,7 +292,9 @@ def small_disk(tmp_path: Path):
 def test_full_disk_gives_a_clear_error_no_truncated_artifact_and_the_sweep_resumes(
     tmp_path: Path, small_disk: Path
 ) -> None:
-    command = (*QUICK, "dataset=digits", "search.n_trials=6", f"tracking.artifact_location={small_disk}")
+    # The study report's figures are artifacts too: they are drawn, and must fit or fail cleanly.
+    command = (*QUICK, "tracking.report=true", "dataset=digits", "search.n_trials=6",
+               f"tracking.artifact_location={small_disk}")  # fmt: skip
     first = run("pipeline.sweep", *command, cwd=tmp_path)
     assert first.returncode == 1
     assert "a write failed" in first.stderr and "No space left on device" in first.stderr

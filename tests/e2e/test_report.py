@@ -109,3 +109,24 @@ def test_pruned_trials_are_in_the_report(swept: tuple[Path, str]) -> None:
     best = study.best_trial
     assert f"Trial {best.number}: <b>val_accuracy = {best.value:.4f}</b>" in page
     assert "python -m pipeline.rerun " + best.user_attrs["mlflow_run_id"] in page
+
+
+def test_with_tracking_report_false_no_report_is_drawn_and_the_rest_of_the_summary_stands(tmp_path: Path) -> None:
+    """The quicker summary (``tracking.report=false``): no figures, no page, no report tag; the leaderboard, the
+    best model's registration and its analysis are all there."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.sweep", *OVERRIDES[:1], "search.n_trials=3", "train.epochs=3",
+         "tracking.report=false", "search.confirm_seeds=0", "search.data_curve=[]"],
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "drawing the study report" not in result.stdout
+    assert "study report: not drawn (tracking.report=false)" in result.stdout
+    assert "registered as deepsweep-iris version 1" in result.stdout and "error analysis:" in result.stdout
+    assert not (tmp_path / "mlruns" / "reports").exists()
+    study = optuna.load_study(study_name="iris-sweep", storage=f"sqlite:///{tmp_path}/mlruns/optuna.db")
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    parent = client.get_run(study.user_attrs["mlflow_parent_run_id"])
+    assert parent.info.status == "FINISHED" and "report" not in parent.data.tags
+    logged = {artifact.path for artifact in client.list_artifacts(parent.info.run_id)}
+    assert "report.html" not in logged and "plots" not in logged, logged

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.slow
 
 ENV = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
 ENV |= {"OPENBLAS_NUM_THREADS": "1"}
-QUICK = ("dataset=iris", "train.epochs=8", "tracking.log_plots=none")
+# No study report where it is not what a test is about (its figures cost more CPU than these trials); the
+# tests that read the page ask for it (REPORT).
+QUICK = ("dataset=iris", "train.epochs=8", "tracking.log_plots=none", "tracking.report=false")
+REPORT = "tracking.report=true"
 TWO = (
     "search.metric=[val_accuracy,n_parameters]",
     "search.direction=[maximize,minimize]",
@@ -47,7 +50,7 @@ def study(folder: Path, name: str | None = None) -> optuna.Study:
 
 
 def test_two_objectives_record_the_pareto_set_and_register_by_the_stated_rule(tmp_path: Path) -> None:
-    result = sweep(tmp_path, *TWO, "search.n_trials=8")
+    result = sweep(tmp_path, *TWO, "search.n_trials=8", REPORT)
     assert result.returncode == 0, result.stderr
     found = study(tmp_path)
     pareto = {t.number for t in found.best_trials}
@@ -199,7 +202,7 @@ def test_patience_stops_a_sweep_whose_metric_cannot_improve(tmp_path: Path) -> N
 def test_two_objectives_with_nothing_else_named_run_and_record_the_pareto_set(tmp_path: Path) -> None:
     """`search.metric=[val_accuracy,n_parameters]` alone: the directions follow the metrics, sampler=auto and
     pruner=auto choose what several objectives need, and the report's best-trial heading is the chosen trial."""
-    result = sweep(tmp_path, "search.metric=[val_accuracy,n_parameters]", "search.n_trials=6")
+    result = sweep(tmp_path, "search.metric=[val_accuracy,n_parameters]", "search.n_trials=6", REPORT)
     assert result.returncode == 0, result.stderr
     assert "search: sampler tpe (auto: 2 objectives, 6 trials), pruner none (auto: several objectives" in result.stdout
     found = study(tmp_path)
@@ -242,7 +245,7 @@ def test_repeats_train_every_seed_into_one_run_per_trial_and_rerun_exactly(tmp_p
 
 
 def test_without_repeats_the_best_is_retrained_with_other_seeds_and_stated_with_its_spread(tmp_path: Path) -> None:
-    result = sweep(tmp_path, "search.n_trials=4", "search.confirm_seeds=2", "pruner=none")
+    result = sweep(tmp_path, "search.n_trials=4", "search.confirm_seeds=2", "pruner=none", REPORT)
     assert result.returncode == 0, result.stderr
     found = study(tmp_path)
     client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")

@@ -56,6 +56,7 @@ SWEEP = (
     "tracking.log_plots=none",
     "search.confirm_seeds=0",
     "search.data_curve=[]",
+    "tracking.report=false",
 )
 
 

@@ -36,7 +36,8 @@ PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=Tru
 needs_pg_programs = pytest.mark.skipif(
     PG_BIN is None or not (PG_BIN / "initdb").exists(), reason="PostgreSQL's programs are not installed"
 )
-SWEEP = ("dataset=digits", "train.epochs=20", "search.confirm_seeds=0", "search.data_curve=[]", "search.workers=2")
+SWEEP = ("dataset=digits", "train.epochs=20", "search.confirm_seeds=0", "search.data_curve=[]", "search.workers=2",
+         "tracking.report=false")  # fmt: skip
 N_TRIALS = 8
 BOUND = 600  # seconds a sweep may take on a loaded two-core machine
 

@@ -45,7 +45,10 @@ TIMEOUT = 300  # seconds for one command; a sweep here takes well under a minute
 MIRROR = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "FINISHED", TrialState.FAIL: "FAILED"}
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 # Small and fast: no pyfunc model and no curve PNG unless a test is about them.
-QUIET = ("tracking.log_model=none", "tracking.log_plots=none")
+# What these tests do not look at: models, plots and the study report (its figures cost more CPU than the trials).
+QUIET = ("tracking.log_model=none", "tracking.log_plots=none", "tracking.report=false")
+# The summary's retraining of the best (three more seeds, three data shares), as long as a trial each.
+NO_RETRAINING = ("search.confirm_seeds=0", "search.data_curve=[]")
 
 
 def command_env() -> dict[str, str]:
@@ -450,7 +453,7 @@ def start_and_kill_mid_trial(cwd: Path, overrides: tuple[str, ...]) -> int:
 
 
 def test_killed_sweep_resumes_to_its_budget_retrying_the_dead_trial_with_its_params_and_seed(sweep_dir: Path) -> None:
-    overrides = ("dataset=iris", "train.epochs=400", "pruner=none", "search.n_trials=4", *QUIET)
+    overrides = ("dataset=iris", "train.epochs=400", "pruner=none", "search.n_trials=4", *QUIET, *NO_RETRAINING)
     killed_number = start_and_kill_mid_trial(sweep_dir, overrides)
     client = MlflowClient(tracking_uri(sweep_dir))
     killed = load_study(sweep_dir, "iris-sweep").trials[killed_number]
@@ -484,7 +487,7 @@ def test_killed_sweep_resumes_to_its_budget_retrying_the_dead_trial_with_its_par
 # ----- two workers -----------------------------------------------------------------------------------
 def test_two_workers_share_one_budget_exactly(tmp_path: Path) -> None:
     overrides = ("dataset=iris", "search.workers=2", "search.n_trials=6", "train.epochs=1500", "pruner=none")
-    succeeded(sweep(tmp_path, *overrides, *QUIET))
+    succeeded(sweep(tmp_path, *overrides, *QUIET, *NO_RETRAINING))
     study = load_study(tmp_path, "iris-sweep")
     client = MlflowClient(tracking_uri(tmp_path))
     children = child_runs(client, "deepsweep-iris", study.user_attrs["mlflow_parent_run_id"])

@@ -1,4 +1,11 @@
-"""The course's published cat-classifier results, reproduced with init="course" and full-batch descent."""
+"""The course's published cat-classifier results, reproduced with init="course" and full-batch descent.
+
+The whole published run (2,500 iterations: the cost after iteration 2,400 and the train and test accuracies)
+is checked once, through the product: tests/e2e/test_course.py trains ``experiment=course_cat_2layer`` and
+``course_cat_4layer`` with ``python -m pipeline.train``, this very network on the same data. Here, at the
+``models/`` level, the published cost after iteration 0 (the course's initialization and forward pass): the same
+2,500 iterations again here took 1.5-2 minutes of the suite.
+"""
 
 from pathlib import Path
 
@@ -25,25 +32,12 @@ def _load(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 @pytest.mark.parametrize(
-    ("layer_dims", "cost_0", "cost_2400", "train_accuracy", "test_accuracy"),
-    [
-        ([12288, 7, 1], 0.6930497, 0.0485548, 1.00, 0.72),
-        ([12288, 20, 7, 5, 1], 0.7717493, 0.0928782, 0.9856, 0.80),
-    ],
+    ("layer_dims", "cost_0"),
+    [([12288, 7, 1], 0.6930497), ([12288, 20, 7, 5, 1], 0.7717493)],
     ids=["2-layer", "4-layer"],
 )
-def test_published_cat_results(
-    course_data_dir: Path,
-    layer_dims: list[int],
-    cost_0: float,
-    cost_2400: float,
-    train_accuracy: float,
-    test_accuracy: float,
-) -> None:
-    X_train, Y_train, X_test, Y_test = _load(course_data_dir)
+def test_published_cat_results(course_data_dir: Path, layer_dims: list[int], cost_0: float) -> None:
+    X_train, Y_train, _, _ = _load(course_data_dir)
     network = DeepNetwork(layer_dims, hidden_activation="relu", output="sigmoid", init="course", seed=1)
-    history = network.fit(X_train, Y_train, learning_rate=0.0075, epochs=2500)
+    history = network.fit(X_train, Y_train, learning_rate=0.0075, epochs=1)
     assert round(history["cost"][0], 7) == cost_0
-    assert round(history["cost"][2400], 7) == cost_2400
-    assert network.evaluate(X_train, Y_train)["accuracy"] == pytest.approx(train_accuracy, abs=5e-5)
-    assert network.evaluate(X_test, Y_test)["accuracy"] == pytest.approx(test_accuracy, abs=1e-12)
