@@ -24,13 +24,15 @@ pytestmark = pytest.mark.slow
 README = Path(__file__).resolve().parents[2] / "README.md"
 # Small enough to keep the whole README under a few minutes, the same for every command.
 BUDGET = {
-    # No pyfunc model: what collides is studies and names, and test_serve.py logs, registers and serves models.
+    # No pyfunc model and no study report: what collides is studies and names; test_serve.py logs, registers and
+    # serves models, and test_report.py reads a report.
     "pipeline.sweep": [
         "search.n_trials=8",
         "train.epochs=2",
         "search.confirm_seeds=0",
         "search.data_curve=[]",
         "tracking.log_model=none",
+        "tracking.report=false",
     ],
     "pipeline.train": ["train.epochs=4"],
 }
