@@ -50,17 +50,19 @@ def artifact(client: MlflowClient, run_id: str, path: str, folder: Path) -> str:
 
 QUICK = ("dataset=iris", "train.epochs=8", "sampler=random", "pruner=none", "search.n_trials=6")
 QUICK += ("search.confirm_seeds=0", "search.data_curve=[]")
+# For the sweeps whose study report no test reads: its figures cost more CPU than these trials.
+NO_REPORT = "tracking.report=false"
 
 
 def test_a_limit_that_excludes_the_otherwise_best_trial_changes_the_registered_model(tmp_path: Path) -> None:
-    free = sweep(tmp_path, *QUICK, "study_name=free")
+    free = sweep(tmp_path, *QUICK, "study_name=free", NO_REPORT)
     assert free.returncode == 0, free.stderr
     study, client = stores(tmp_path, "free")
     best = study.best_trial
     sizes = {t.number: client.get_run(t.user_attrs["mlflow_run_id"]).data.metrics["n_parameters"] for t in study.trials}
     smaller = [size for size in sizes.values() if size < sizes[best.number]]
     limit = f"{{max: {max(smaller)}}}" if smaller else f"{{min: {sizes[best.number] + 1}}}"
-    limited = sweep(tmp_path, *QUICK, "study_name=limited", f"search.constraints={{n_parameters: {limit}}}")
+    limited = sweep(tmp_path, *QUICK, "study_name=limited", f"search.constraints={{n_parameters: {limit}}}", NO_REPORT)
     assert limited.returncode == 0, limited.stderr
     assert "does not read them when it samples" in limited.stdout  # random samples blind: said once
     assert limited.stdout.count("does not read them") == 1
@@ -187,7 +189,7 @@ def test_error_analysis_of_the_cat_pictures(tmp_path: Path) -> None:
 
 
 def test_a_refined_study_searches_inside_the_coarse_ones_bounds_and_links_to_it(tmp_path: Path) -> None:
-    coarse = sweep(tmp_path, *QUICK, "search.n_trials=8", "study_name=coarse")
+    coarse = sweep(tmp_path, *QUICK, "search.n_trials=8", "study_name=coarse", NO_REPORT)
     assert coarse.returncode == 0, coarse.stderr
     fine = sweep(tmp_path, *QUICK, "study_name=fine", "search.refine_from=coarse")
     assert fine.returncode == 0, fine.stderr
@@ -213,7 +215,7 @@ def test_a_refined_study_searches_inside_the_coarse_ones_bounds_and_links_to_it(
 
 
 def test_a_binary_sweep_can_optimize_f1_measured_once_after_training(tmp_path: Path) -> None:
-    quick = ("dataset=breast_cancer", "train.epochs=4", "search.n_trials=3", "search.confirm_seeds=0")
+    quick = ("dataset=breast_cancer", "train.epochs=4", "search.n_trials=3", "search.confirm_seeds=0", NO_REPORT)
     result = sweep(tmp_path, *quick, "search.metric=val_f1", "search.data_curve=[]")
     assert result.returncode == 0, result.stderr
     assert "pruner none (auto: val_f1 is measured once, after training" in result.stdout
