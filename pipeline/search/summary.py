@@ -127,9 +127,9 @@ def finish(
     report_folder: Path,
     drawer: "Drawer | None" = None,
 ) -> int:
-    """Record the sweep's summary in the parent run, write the study report, print the leaderboard;
-    returns the exit code (1 when no trial completed). ``drawer``: a drawing child forked and warmed up before
-    the trials, which draws the report's study figures (else one is forked here).
+    """Record the sweep's summary in the parent run, write the study report (unless ``tracking.report=false``),
+    print the leaderboard; returns the exit code (1 when no trial completed). ``drawer``: a drawing child forked
+    and warmed up before the trials, which draws the report's study figures (else one is forked here).
 
     When other processes are still running trials of the study, the last of them records it. Every
     step can be repeated: a summary interrupted half-way is completed by the next run of the command.
