@@ -267,13 +267,16 @@ def stalled_for(
     return since if since >= patience else None
 
 
-def forget_an_old_stop(study: optuna.Study, config: Config, user_attrs: dict[str, Any]) -> None:
+def forget_an_old_stop(study: optuna.Study, config: Config, user_attrs: dict[str, Any]) -> str:
     """A stop recorded by ``search.patience`` that no longer holds: at a resume with a larger patience or none,
     and at the summary when a trial of another worker, ending after the stop, improved on the best. Checked
     then, not before every trial (a read of the study's attributes each time); ``user_attrs``: the study's, as
-    just read."""
-    if user_attrs.get(STOPPED_ATTR) and stalled_for(study, config) is None:
+    just read. Returns the stop's reason that still holds ("" for none)."""
+    stopped = user_attrs.get(STOPPED_ATTR) or ""
+    if stopped and stalled_for(study, config) is None:
         study.set_user_attr(STOPPED_ATTR, "")
+        return ""
+    return stopped
 
 
 def stop_if_stalled(study: optuna.Study, config: Config, trials: list[optuna.trial.FrozenTrial] | None = None) -> bool:

@@ -270,8 +270,7 @@ def record_best(
     if config.search.multi_objective:
         record_pareto(study, parent, config)
     # A stop one worker recorded no longer holds if another worker's trial, ending after it, improved on the best.
-    forget_an_old_stop(study, config, study.user_attrs)
-    stopped = study.user_attrs.get(STOPPED_ATTR)
+    stopped = forget_an_old_stop(study, config, study.user_attrs)
     if stopped:
         parent.set_tags({STOPPED_ATTR: stopped})
     elif STOPPED_ATTR in tracker.run(parent.run_id).data.tags:  # an earlier session's reason no longer holds
