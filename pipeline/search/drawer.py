@@ -24,8 +24,8 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipeline.search import report
     from pipeline.search.drawing import Drawing
+    from pipeline.search.report_input import ReportInput
 
 
 class Drawer:
@@ -58,10 +58,11 @@ class Drawer:
         os.close(response_write)
         self.pid = pid
 
-    def draw(self, data: report.ReportInput) -> Drawing:
+    def draw(self, data: ReportInput) -> Drawing:
         """Draw the study's figures of ``data`` (whose ``study`` should be a ``drawing.snapshot``) in the warmed
-        child; in a child forked now if it is gone."""
-        from pipeline.search import drawing, report
+        child; in a child forked now if it is gone. This process imports no drawing code before the child has
+        its data."""
+        from pipeline.search import drawing  # matplotlib-free: the drawing code is imported where it draws
 
         pid, self.pid = self.pid, None
         if pid is None:
@@ -76,7 +77,7 @@ class Drawer:
             return drawing.start_drawing(data)  # drawn in a fresh child
         finally:
             os.close(self._request)  # the end of the message
-        return drawing.Drawing(data, report.draw_study, child=(pid, self._response))
+        return drawing.Drawing(data, drawing.draw_study, child=(pid, self._response))
 
     def cancel(self) -> None:
         """Stop the child if it was never given anything to draw (the sweep stopped before its summary)."""

@@ -6,9 +6,12 @@ shares of the data, its error analysis, and registering its model are most of th
 on each other, and a sweep machine has at least two cores. ``start_drawing`` forks a child that draws from an
 in-memory copy of the study's trials (it never touches a store connection: SQLite's must not cross a fork)
 and sends the drawn figures back through a pipe; ``Drawing.result`` collects them, and ``report.build`` adds
-the best model's figures and the page. Where fork is unavailable, or the child fails, crashes or takes too
-long, the figures are drawn here instead: the same function on the same data, so the same report.
+the best model's figures (drawn meanwhile in this process, ``report.draw_best``) and the page. Where fork is
+unavailable, or the child fails, crashes or takes too long, the figures are drawn here instead: the same
+function on the same data, so the same report.
 """
+
+from __future__ import annotations
 
 import os
 import pickle
@@ -16,12 +19,16 @@ import select
 import signal
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import optuna
 
-from pipeline.search import report
 from pipeline.search.drawer import write_all
 from pipeline.search.evidence import observable
+from pipeline.search.report_input import ReportInput
+
+if TYPE_CHECKING:
+    from pipeline.search.report import Drawn
 
 # A child that has not answered by then is stopped and the figures drawn here (a 1000-trial study
 # draws in a few seconds; this only guards against a child stuck on a lock inherited at the fork).
@@ -35,13 +42,21 @@ def snapshot(study: optuna.Study) -> optuna.Study:
     return copy
 
 
+def draw_study(data: ReportInput) -> Drawn:
+    """``report.draw_study``, imported by the process that draws: the summary hands the study to its drawing child
+    before it imports matplotlib itself (about half a second that the child would otherwise wait)."""
+    from pipeline.search import report
+
+    return report.draw_study(data)
+
+
 class Drawing:
     """Figures being drawn; ``result()`` returns them (drawing them here if the child did not)."""
 
     def __init__(
         self,
-        data: report.ReportInput,
-        draw: Callable[[report.ReportInput], report.Drawn],
+        data: ReportInput,
+        draw: Callable[[ReportInput], Drawn],
         child: tuple[int, int] | None = None,
     ) -> None:
         """Fork a child that draws ``data``; or, with ``child=(pid, pipe)``, collect from one already drawing them
@@ -76,12 +91,12 @@ class Drawing:
             os.waitpid(self.pid, 0)
             self.pid = None
 
-    def result(self) -> report.Drawn:
+    def result(self) -> Drawn:
         received = self._receive() if self.pid is not None else None
         self.pid = None
         return received if received is not None else self.draw(self.data)
 
-    def _receive(self) -> report.Drawn | None:
+    def _receive(self) -> Drawn | None:
         chunks, deadline, finished = [], time.monotonic() + TIMEOUT_SECONDS, False
         try:
             while True:
@@ -106,6 +121,6 @@ class Drawing:
             return None
 
 
-def start_drawing(data: report.ReportInput) -> Drawing:
+def start_drawing(data: ReportInput) -> Drawing:
     """Start drawing the study's figures of the report of ``data`` (whose ``study`` should be a ``snapshot``)."""
-    return Drawing(data, report.draw_study)
+    return Drawing(data, draw_study)

@@ -16,7 +16,6 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -34,14 +33,11 @@ from optuna.trial import FrozenTrial, TrialState
 from pipeline.console import brief
 from pipeline.record_names import FAILURE_ATTR
 from pipeline.search.constraints import feasible
-from pipeline.search.evidence import RESAMPLES, Confirmation, Evidence, Importance, evidence_of
+from pipeline.search.evidence import RESAMPLES, Evidence, Importance, evidence_of
 from pipeline.search.evidence import importances as importance_spread
 from pipeline.search.outcomes import Outcome, outcome_of
+from pipeline.search.report_input import TOP_CURVES, ReportInput
 
-if TYPE_CHECKING:
-    from pipeline.search.advice import Advice
-
-TOP_CURVES = 5  # best complete trials whose learning curves are drawn in full
 CONTOUR_MIN = 20  # complete trials below which two parameters are shown as points, never as a surface
 PRUNED_LABEL = "pruned: stopped early, at its last value"  # the page says why that value is not comparable
 COMPLETE_COLOUR, PRUNED_COLOUR, BEST_COLOUR = "#1f77b4", "#d62728", "#2ca02c"
@@ -52,32 +48,6 @@ MISSED_STYLE = {
     "alpha": 0.8,
     "label": "complete, but missed a search.constraints limit",
 }
-
-
-@dataclass
-class ReportInput:
-    """What the report shows, gathered by the summary (the curves come from the MLflow runs)."""
-
-    study: optuna.Study
-    metric: str
-    direction: str
-    log_params: set[str]  # parameters searched on a log scale
-    curves: dict[int, dict[str, list[tuple[int, float]]]]  # trial number -> {metric: [(epoch, value)]}
-    best_settings: dict[str, object] = field(default_factory=dict)
-    best_number: int | None = None  # the trial the summary chose as best (None: the best first objective)
-    confirmation: Confirmation | None = None  # the best retrained with other seeds
-    rerun_command: str = ""
-    title: str = ""
-    metrics: list[str] = field(default_factory=list)  # every objective (two or more: a Pareto front)
-    directions: list[str] = field(default_factory=list)
-    epochs: int = 0  # each trial's planned epochs (train.epochs), to say what pruning saved
-    repeats: int = 1  # seeds per trial (search.repeats)
-    advice: "Advice | None" = None  # the course's third part: diagnosis, error analysis, data curve
-    # The task's kind when the report has that part (the summary sets it with ``advice``): its bias-variance map is
-    # drawn from the trials, before the advice exists
-    diagnosed: str | None = None
-    ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # refined study: name -> (coarse, fine)
-    colour_by: str | None = None  # the bias-variance map's colour (search.colour_by; None: the most important)
 
 
 def png(figure: Figure) -> bytes:
@@ -513,14 +483,26 @@ def warm_up() -> None:
     importances(study, resamples=1)
 
 
-def build(data: ReportInput, drawn: Drawn | None = None) -> Report:
-    """Draw every figure (those of ``drawn``, the study's, already drawn) and lay out the page."""
-    drawn = draw_study(data) if drawn is None else drawn
+def draw_best(data: ReportInput) -> Drawn:
+    """The best model's figures (of ``data.advice``: its mistakes, confusion matrix and data curve; none without
+    it). The summary draws them while the child draws the study's (``draw_study``)."""
+    drawn = Drawn()
     if data.advice is not None:
         from pipeline.search import diagnosis_report
 
         for name, make in diagnosis_report.advice_figures(data.advice):
             drawn.add(name, make)
+    return drawn
+
+
+def build(data: ReportInput, drawn: Drawn | None = None, best: Drawn | None = None) -> Report:
+    """Lay out the page with the study's figures (``drawn``) and then the best model's (``best``); either is drawn
+    here when not given."""
+    drawn = draw_study(data) if drawn is None else drawn
+    best = draw_best(data) if best is None else best
+    drawn.figures.update(best.figures)
+    drawn.axes.update(best.axes)
+    drawn.skipped.extend(best.skipped)
     trials = data.study.get_trials(deepcopy=False)
     top = _top(data, [t for t in trials if t.state == TrialState.COMPLETE])
     page = _page(data, trials, top, _param_names(trials), drawn, evidence_of(trials, data.epochs))

@@ -379,8 +379,9 @@ def start_report(
     """Read what the study report shows of the trials and start drawing its figures (on the other core:
     ``drawing``, in ``drawer``'s warmed child if there is one); ``write_report`` adds the best's confirmation
     and analysis (of a ``task`` dataset). Not called with ``tracking.report=false``."""
-    from pipeline.search import report  # matplotlib: imported when the report is drawn, not at the start
+    # Neither imports matplotlib: the drawing child gets the study before this process imports any drawing code.
     from pipeline.search.drawing import snapshot, start_drawing
+    from pipeline.search.report_input import TOP_CURVES, ReportInput
 
     print("drawing the study report (on another core, while the best is confirmed, analysed and registered)")
     trials = study.get_trials(deepcopy=False)
@@ -388,14 +389,14 @@ def start_report(
     reverse = config.search.directions[0] == "maximize"
     complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.values[0], reverse=reverse)
     complete = [t for t in complete if feasible(t)]  # the curves drawn are the best trials that met their limits
-    drawn = [*complete[: report.TOP_CURVES], *(t for t in trials if t.state == TrialState.PRUNED)]
+    drawn = [*complete[:TOP_CURVES], *(t for t in trials if t.state == TrialState.PRUNED)]
     score = metric if metric.startswith(("val_", "train_")) else "val_accuracy"
     curves = {
         trial.number: metric_histories(tracker.client, trial.user_attrs[RUN_ID_ATTR], keys=(score, "train_cost"))
         for trial in drawn
         if RUN_ID_ATTR in trial.user_attrs
     }
-    data = report.ReportInput(
+    data = ReportInput(
         snapshot(study),
         metric,
         config.search.directions[0],
@@ -444,7 +445,8 @@ def write_report(
 
     confirmation, advice = found
     completed = dataclasses.replace(drawing.data, confirmation=confirmation, advice=advice)
-    rendered = report.build(completed, drawing.result())
+    best = report.draw_best(completed)  # here, while the child may still be drawing the study's figures
+    rendered = report.build(completed, drawing.result(), best)
     for name, png in rendered.figures.items():
         parent.save_artifact(f"plots/{name}", lambda path, png=png: path.write_bytes(png))
     parent.log_text(rendered.html, "report.html")

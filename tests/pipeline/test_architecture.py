@@ -91,6 +91,17 @@ def test_the_data_module_loads_its_libraries_only_when_data_are_loaded() -> None
     assert loaded == "False"
 
 
+def test_the_summary_reaches_the_drawing_child_without_importing_matplotlib() -> None:
+    """The summary sends the study to the drawing child before this process imports any drawing code (the child
+    waited half a second for that import, docs/BENCHMARKS.md, round 3, seventh pass)."""
+    code = (
+        "import sys; from pipeline.search import summary, drawing, drawer, report_input; "
+        "print('matplotlib' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "False", "the summary's way to the drawing child imports matplotlib"
+
+
 def third_party_importers(library: str) -> set[str]:
     """The pipeline modules that import ``library`` (at the top or inside a function)."""
     found = set()

@@ -10,7 +10,8 @@ import pytest
 
 from pipeline.record_names import BIAS_VARIANCE_ATTR
 from pipeline.search import drawing
-from pipeline.search.report import ReportInput, build
+from pipeline.search.report import build
+from pipeline.search.report_input import ReportInput
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 PARENT = os.getpid()

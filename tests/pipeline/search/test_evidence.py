@@ -11,7 +11,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from pipeline.search.drawing import snapshot
 from pipeline.search.evidence import Confirmation, evidence_of, importances, observable, within_noise
-from pipeline.search.report import ReportInput, build, pair_figure
+from pipeline.search.report import build, pair_figure
+from pipeline.search.report_input import ReportInput
 
 SPACE = {
     "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),

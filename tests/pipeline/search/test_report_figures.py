@@ -8,7 +8,8 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from pipeline.search.report import ReportInput, _safe, parallel_figure, slice_figure
+from pipeline.search.report import _safe, parallel_figure, slice_figure
+from pipeline.search.report_input import ReportInput
 
 SPACE = {
     "depth": IntDistribution(1, 3),

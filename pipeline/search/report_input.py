@@ -1,0 +1,44 @@
+"""What the study report shows, as the summary gathers it: read without importing matplotlib.
+
+The summary builds a ``ReportInput`` and sends it to the child that draws the study's figures before this
+process imports the drawing code (``pipeline.search.report``, matplotlib: about half a second), so that the
+child starts drawing at once (docs/BENCHMARKS.md, round 3, seventh pass).
+"""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import optuna
+
+from pipeline.search.evidence import Confirmation
+
+if TYPE_CHECKING:
+    from pipeline.search.advice import Advice
+
+TOP_CURVES = 5  # best complete trials whose learning curves are drawn in full
+
+
+@dataclass
+class ReportInput:
+    """What the report shows, gathered by the summary (the curves come from the MLflow runs)."""
+
+    study: optuna.Study
+    metric: str
+    direction: str
+    log_params: set[str]  # parameters searched on a log scale
+    curves: dict[int, dict[str, list[tuple[int, float]]]]  # trial number -> {metric: [(epoch, value)]}
+    best_settings: dict[str, object] = field(default_factory=dict)
+    best_number: int | None = None  # the trial the summary chose as best (None: the best first objective)
+    confirmation: Confirmation | None = None  # the best retrained with other seeds
+    rerun_command: str = ""
+    title: str = ""
+    metrics: list[str] = field(default_factory=list)  # every objective (two or more: a Pareto front)
+    directions: list[str] = field(default_factory=list)
+    epochs: int = 0  # each trial's planned epochs (train.epochs), to say what pruning saved
+    repeats: int = 1  # seeds per trial (search.repeats)
+    advice: "Advice | None" = None  # the course's third part: diagnosis, error analysis, data curve
+    # The task's kind when the report has that part (the summary sets it with ``advice``): its bias-variance map is
+    # drawn from the trials, before the advice exists
+    diagnosed: str | None = None
+    ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # refined study: name -> (coarse, fine)
+    colour_by: str | None = None  # the bias-variance map's colour (search.colour_by; None: the most important)
