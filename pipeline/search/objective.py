@@ -4,6 +4,7 @@ How each ending maps to a trial state and a run status is the table in ``pipelin
 the reason is the run's ``failure_reason`` tag and the trial's ``failure_reason`` user attribute.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -167,7 +168,7 @@ class Objective:
             last.update(metrics)
             last["epoch"] = epoch
             if pruning is not None and epoch % report_every == 0 and metric in metrics:
-                with critical():  # an Optuna write: a signal waits until it is done
+                with critical():  # may write to the study: a signal waits until it is done
                     prune = pruning.report(metrics[metric], epoch)
                 if prune:
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}: {metric}={metrics[metric]:.6g}")
@@ -177,16 +178,7 @@ class Objective:
                 trial.set_user_attr(RUN_ID_ATTR, recorder.run_id)
             # Several objectives cannot be pruned (the pre-flight refuses a pruner): nothing to report.
             pruning = None if multi else TrialPruning(trial, last_step=config.train.epochs - 1)
-            start_record(recorder, config, self.dataset)
-            tracking = self.config.tracking
-            result = train_and_record(
-                config,
-                self.dataset,
-                recorder,
-                on_epoch=report,
-                log_model=tracking.log_model == "all",
-                log_plot=tracking.log_plots == "all",
-            )
+            result = self.train(config, recorder, report, pruning)
             values = self.objective_values(trial, config, recorder, result, last)
             self.record_diagnosis(trial, result, last)
         except optuna.TrialPruned as pruned:
@@ -195,18 +187,42 @@ class Objective:
             self._end(trial, recorder, Outcome.PRUNED, pruned, marked, {"pruned_at_epoch": epoch})
             raise
         except EXPECTED_FAILURES as error:
-            reason = self._end(trial, recorder, Outcome.FAILED, error, _marked(name, "failed"))
+            reason = self._end(trial, recorder, Outcome.FAILED, error, _marked(name, "failed"), pruning=pruning)
             print(f"trial {trial.number} failed, the sweep goes on: {reason}", file=sys.stderr)
             raise
         except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM turned into an interrupt by the sweep
-            self._end(trial, recorder, Outcome.INTERRUPTED, interrupt, _marked(name, "interrupted"))
+            self._end(trial, recorder, Outcome.INTERRUPTED, interrupt, _marked(name, "interrupted"), pruning=pruning)
             raise
         except BaseException as error:
             outcome = Outcome.WRITE_FAILED if write_failed(error) else Outcome.ERROR
-            self._end(trial, recorder, outcome, error, _marked(name, "error"))
+            self._end(trial, recorder, outcome, error, _marked(name, "error"), pruning=pruning)
             raise
         self._end(trial, recorder, Outcome.COMPLETE, None, name)
         return tuple(values) if multi else values[0]
+
+    def train(
+        self,
+        config: Config,
+        recorder: RunRecorder,
+        on_epoch: Callable[[int, dict[str, float]], None],
+        pruning: TrialPruning | None,
+    ) -> RunResult:
+        """Record the run's parameters and config, train ``config``, and write the reported values ``pruning`` still
+        keeps (before the trial is told: a complete trial's values are all in the study)."""
+        start_record(recorder, config, self.dataset)
+        tracking = self.config.tracking
+        result = train_and_record(
+            config,
+            self.dataset,
+            recorder,
+            on_epoch=on_epoch,
+            log_model=tracking.log_model == "all",
+            log_plot=tracking.log_plots == "all",
+        )
+        if pruning is not None:
+            with critical():
+                pruning.flush()
+        return result
 
     def start_run(self, trial: optuna.Trial, name: str) -> RunRecorder:
         """The trial's run, a child of the study's parent run (tagged with what it retries, if it does)."""
@@ -263,9 +279,12 @@ class Objective:
         error: BaseException | None,
         run_name: str,
         tags: dict[str, object] | None = None,
+        pruning: TrialPruning | None = None,
     ) -> str | None:
         """Close the run as ``outcome`` says, then record the outcome on the trial (only once the run is
         closed: a trial that says ``complete`` always has a FINISHED run). Returns the failure reason.
+        ``pruning``: a trial that failed or was interrupted keeps the values it reported, if they can still be
+        written (a full disk or a bug may be why it ended: the run is closed first, whatever this write does).
 
         A Ctrl-C or SIGTERM held back during these writes arrives at their end; Optuna then fails a
         trial that was ending well, so it was interrupted, not complete or pruned."""
@@ -273,6 +292,9 @@ class Objective:
             names = {"mlflow.runName": run_name, TRIAL_STATE_TAG: outcome.state.name, OUTCOME_TAG: outcome.label}
             recorder.add_tags({**names, **(tags or {})})
             reason = close_run(recorder, outcome.run_status, error, expected=outcome is Outcome.PRUNED)
+            if pruning is not None:
+                with contextlib.suppress(Exception), critical():
+                    pruning.flush()
             if reason is not None and outcome is not Outcome.PRUNED:
                 with critical():
                     trial.set_user_attr(FAILURE_ATTR, reason)

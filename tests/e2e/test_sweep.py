@@ -408,7 +408,8 @@ def test_diverging_trials_fail_without_stopping_the_sweep_or_storing_infinities(
 
 # ----- kill and resume -------------------------------------------------------------------------------
 def running_trial_with_a_run(database: Path) -> int | None:
-    """The number of a RUNNING trial that has its MLflow run and has reported at least once.
+    """The number of a RUNNING trial that has its MLflow run (its values reported so far are kept in the
+    process, not yet written: search/pruning.py).
 
     Read-only SQL on Optuna's tables: polling through Optuna could create the schema while the sweep
     is creating it, which is exactly what corrupts SQLite stores.
@@ -419,8 +420,7 @@ def running_trial_with_a_run(database: Path) -> int | None:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
             row = connection.execute(
                 "SELECT t.number FROM trials t JOIN trial_user_attributes a ON a.trial_id = t.trial_id "
-                "WHERE t.state = 'RUNNING' AND a.key = 'mlflow_run_id' "
-                "AND EXISTS (SELECT 1 FROM trial_intermediate_values v WHERE v.trial_id = t.trial_id)"
+                "WHERE t.state = 'RUNNING' AND a.key = 'mlflow_run_id'"
             ).fetchone()
     except sqlite3.OperationalError:  # tables not created yet, or a write in progress
         return None

@@ -26,9 +26,10 @@ def _curve(rng: np.random.Generator, steps: int) -> list[float]:
         (optuna.pruners.NopPruner(), "maximize"),
     ],
 )
-def _decisions(storage: str, pruner, direction: str, ours: bool) -> list[tuple[int, int, bool]]:
+def _decisions(storage: str, pruner, direction: str, ours: bool, stored: list) -> list[tuple[int, int, bool]]:
     """Every (trial, step, prune?) of a 14-trial study decided by TrialPruning or by Optuna itself
-    (two separate studies: Hyperband's decisions write to the trial, so they are asked once each)."""
+    (two separate studies: Hyperband's decisions write to the trial, so they are asked once each); ``stored``
+    gets each trial's number, state, values and intermediate values as the storage has them at the end."""
     # One name for both: Hyperband assigns brackets by hashing it.
     study = optuna.create_study(storage=storage, study_name="pruning", direction=direction, pruner=pruner)
     rng = np.random.default_rng(0)
@@ -49,7 +50,10 @@ def _decisions(storage: str, pruner, direction: str, ours: bool) -> list[tuple[i
             decisions.append((number, step, pruned))
             if pruned:
                 break
+        if pruning is not None:
+            pruning.flush()  # as the objective does before the trial is told
         study.tell(trial, state=TrialState.PRUNED) if pruned else study.tell(trial, curve[-1])
+    stored.extend((t.number, t.state, t.values, t.intermediate_values) for t in study.trials)
     return decisions
 
 
@@ -64,29 +68,44 @@ def _decisions(storage: str, pruner, direction: str, ours: bool) -> list[tuple[i
     ],
 )
 def test_decisions_equal_optunas_own_at_every_report(tmp_path: Path, make_pruner, direction: str) -> None:
-    ours = _decisions(f"sqlite:///{tmp_path}/ours.db", make_pruner(), direction, ours=True)
-    optunas = _decisions(f"sqlite:///{tmp_path}/optuna.db", make_pruner(), direction, ours=False)
+    our_records, optunas_records = [], []
+    ours = _decisions(f"sqlite:///{tmp_path}/ours.db", make_pruner(), direction, True, our_records)
+    optunas = _decisions(f"sqlite:///{tmp_path}/optuna.db", make_pruner(), direction, False, optunas_records)
     assert ours == optunas
     assert len(ours) > 50
+    # The same records: intermediate values kept and written together read back as trial.report's (NaN included).
+    assert repr(our_records) == repr(optunas_records)
     if make_pruner is not optuna.pruners.NopPruner:
         assert any(pruned for _, _, pruned in ours), "the case prunes some trials"
 
 
 def test_a_value_reported_twice_at_one_step_keeps_the_first(tmp_path: Path) -> None:
-    study = optuna.create_study(
-        direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
-    )
-    for value in (1.0, 2.0):
+    """As ``trial.report``: the second value at a step is ignored with a warning, and decided on the first."""
+    seen = []
+    for ours in (True, False):
+        study = optuna.create_study(
+            storage=f"sqlite:///{tmp_path}/{ours}.db",
+            direction="maximize",
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0),
+        )
+        for value in (1.0, 2.0):
+            trial = study.ask()
+            for step in range(3):
+                trial.report(value, step)
+            study.tell(trial, value)
         trial = study.ask()
-        for step in range(3):
-            trial.report(value, step)
-        study.tell(trial, value)
-    trial = study.ask()
-    pruning = TrialPruning(trial)
-    assert bool(pruning.report(0.5, 0)) is True
-    with pytest.warns(UserWarning):
-        assert pruning.report(9.0, 0) == trial.should_prune()
-    assert pruning.reported == {0: 0.5} == trial.study.trials[-1].intermediate_values
+        pruning = TrialPruning(trial)
+        decide = (
+            pruning.report
+            if ours
+            else lambda value, step, trial=trial: trial.report(value, step) or trial.should_prune()
+        )
+        first = bool(decide(0.5, 0))
+        with pytest.warns(UserWarning, match="already reported"):
+            second = bool(decide(9.0, 0))
+        pruning.flush()
+        seen.append((first, second, study.trials[-1].intermediate_values))
+    assert seen[0] == seen[1] == (True, True, {0: 0.5})
 
 
 def test_the_last_epoch_is_reported_but_never_pruned() -> None:
@@ -101,7 +120,9 @@ def test_the_last_epoch_is_reported_but_never_pruned() -> None:
     trial = study.ask()
     pruning = TrialPruning(trial, last_step=4)
     assert bool(pruning.report(0.1, 3)) is True, "worse than the median before the last epoch: pruned"
-    assert pruning.report(0.1, 4) is False and study.trials[-1].intermediate_values[4] == 0.1
+    assert pruning.report(0.1, 4) is False
+    pruning.flush()  # as the objective does once the trial has trained
+    assert study.trials[-1].intermediate_values[4] == 0.1
 
 
 def test_the_complete_trials_are_the_snapshot_of_this_trial_never_of_an_earlier_one(tmp_path: Path) -> None:
