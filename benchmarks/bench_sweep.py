@@ -344,7 +344,7 @@ def phase_points() -> list[tuple[Any, str, str]]:
         (CmaEsSampler, "sample_relative", "  of which CMA-ES sample_relative (at the first suggest)"),
         (CmaEsSampler, "sample_independent", "  of which CMA-ES sample_independent (conditional params)"),
         (Trial, "set_user_attr", "optuna: set_user_attr"),
-        (Trial, "report", "optuna: report (intermediate value write)"),
+        (Trial, "report", "optuna: report (intermediate value write; ours: Hyperband only)"),
         (Trial, "should_prune", "optuna: should_prune (the pruner)"),
         (_CachedStorage, "get_all_trials", "optuna: storage get_all_trials (all callers)"),
         (RDBStorage, "_get_trials", "  of which SQL reads of trials"),
@@ -366,6 +366,7 @@ def phase_points() -> list[tuple[Any, str, str]]:
     from pipeline.records import locks, tracking
     from pipeline.search import objective, progress, recovery
     from pipeline.search import study as studies
+    from pipeline.search.pruning import TrialPruning
 
     points += [
         (studies, "used_budget", "ours: used_budget (budget check)"),
@@ -378,6 +379,7 @@ def phase_points() -> list[tuple[Any, str, str]]:
         (tracking.RunRecorder, "save_artifact", "ours: artifacts (config.yaml, network.npz)"),
         (tracking.RunRecorder, "flush", "ours: RunRecorder.flush (log_batch)"),
         (tracking.RunRecorder, "finish", "ours: RunRecorder.finish (flush + set_terminated)"),
+        (TrialPruning, "flush", "ours: intermediate values (kept, one transaction)"),
         (progress.Progress, "_update", "ours: progress bar poll (thread)"),
     ]
     return points

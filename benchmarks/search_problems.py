@@ -185,6 +185,8 @@ class BenchObjective:
         except DivergenceError as error:
             self.epochs[trial.number] = error.epoch + 1  # the diverging epoch was trained too
             raise
+        finally:
+            pruning.flush()  # the kept values, before the trial is told, as the sweep's objective does
         result = RunResult(network, {}, _final_train(network, data, config, metric), 0.0, self.epochs[trial.number])
         value = objective_value(metric, result, last)
         if not math.isfinite(value):

@@ -284,17 +284,19 @@ class Objective:
         """Close the run as ``outcome`` says, then record the outcome on the trial (only once the run is
         closed: a trial that says ``complete`` always has a FINISHED run). Returns the failure reason.
         ``pruning``: a trial that failed or was interrupted keeps the values it reported, if they can still be
-        written (a full disk or a bug may be why it ended: the run is closed first, whatever this write does).
+        written (a full disk or a bug may be why it ended): written once the run is closed, or failed to close.
 
         A Ctrl-C or SIGTERM held back during these writes arrives at their end; Optuna then fails a
         trial that was ending well, so it was interrupted, not complete or pruned."""
         try:
             names = {"mlflow.runName": run_name, TRIAL_STATE_TAG: outcome.state.name, OUTCOME_TAG: outcome.label}
             recorder.add_tags({**names, **(tags or {})})
-            reason = close_run(recorder, outcome.run_status, error, expected=outcome is Outcome.PRUNED)
-            if pruning is not None:
-                with contextlib.suppress(Exception), critical():
-                    pruning.flush()
+            try:
+                reason = close_run(recorder, outcome.run_status, error, expected=outcome is Outcome.PRUNED)
+            finally:  # a run that cannot be closed (a full disk, a store down) does not cost the values too
+                if pruning is not None:
+                    with contextlib.suppress(Exception), critical():
+                        pruning.flush()
             if reason is not None and outcome is not Outcome.PRUNED:
                 with critical():
                     trial.set_user_attr(FAILURE_ATTR, reason)

@@ -445,7 +445,11 @@ def write_report(
 
     confirmation, advice = found
     completed = dataclasses.replace(drawing.data, confirmation=confirmation, advice=advice)
-    best = report.draw_best(completed)  # here, while the child may still be drawing the study's figures
+    try:
+        best = report.draw_best(completed)  # here, while the child may still be drawing the study's figures
+    except BaseException:
+        drawing.cancel()  # never left behind, whatever stopped this process here
+        raise
     rendered = report.build(completed, drawing.result(), best)
     for name, png in rendered.figures.items():
         parent.save_artifact(f"plots/{name}", lambda path, png=png: path.write_bytes(png))

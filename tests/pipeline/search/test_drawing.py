@@ -101,3 +101,20 @@ def test_a_cancelled_drawing_leaves_no_child(tmp_path: Path) -> None:
     hanging.cancel()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_summary_that_fails_drawing_the_best_leaves_no_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``write_report`` draws the best's figures before it collects the child's: whatever stops it there (a bug,
+    a signal) stops the child too (found by a review: the child stayed blocked on its pipe until the sweep ended)."""
+    from pipeline.search import report, summary
+
+    def fails(data: ReportInput) -> None:
+        raise KeyError("a figure's data")
+
+    monkeypatch.setattr(report, "draw_best", fails)
+    hanging = drawing.Drawing(_data(_study(tmp_path)), _hangs_in_the_child)
+    pid = hanging.pid
+    with pytest.raises(KeyError):
+        summary.write_report(hanging, (None, None), "drawn", None, tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

@@ -10,6 +10,8 @@ from optuna.exceptions import UpdateFinishedTrialError
 from pipeline.search import intermediate_values
 from pipeline.search import pruning as pruning_module
 from pipeline.search.intermediate_values import write_intermediate_values
+from pipeline.search.objective import Objective
+from pipeline.search.outcomes import Outcome
 from pipeline.search.pruning import TrialPruning
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -72,3 +74,30 @@ def test_hyperband_reads_the_trials_values_so_they_are_written_as_reported(tmp_p
     trial = study.ask()
     TrialPruning(trial).report(0.1, 0)
     assert study.trials[0].intermediate_values == {0: 0.1}
+
+
+class _Unclosable:
+    """A run whose store is full: every write fails (the case a trial ends WRITE_FAILED on)."""
+
+    def add_tags(self, tags: dict) -> None:
+        pass
+
+    def log_text(self, text: str, name: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_trial_whose_run_cannot_be_closed_still_keeps_the_values_it_reported(tmp_path: Path) -> None:
+    """Found by a review: the kept values were written after the run was closed, so a run that could not be
+    closed cost them too; ``trial.report`` would have stored every one."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path}/full.db", pruner=optuna.pruners.NopPruner())
+    trial = study.ask()
+    pruning = TrialPruning(trial)
+    for step in range(3):
+        pruning.report(0.1 * step, step)
+    full = OSError(28, "No space left on device")
+    with pytest.raises(OSError, match="No space left"):
+        Objective._end(trial, _Unclosable(), Outcome.WRITE_FAILED, full, "trial-0", pruning=pruning)  # type: ignore[arg-type]
+    assert study.trials[0].intermediate_values == {0: 0.0, 1: 0.1, 2: 0.2}
