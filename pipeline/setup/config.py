@@ -139,7 +139,7 @@ class SamplerConfig:
 @dataclass
 class PrunerConfig:
     name: str = "auto"  # auto: none for several objectives, else the benchmark's choice (choose_pruner)
-    report_every: int = 2  # epochs between reports of the metric to Optuna (each is a storage write)
+    report_every: int = 2  # epochs between reports of the metric to the pruner (written together: search/pruning.py)
     options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the Optuna pruner
 
 
