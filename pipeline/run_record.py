@@ -125,11 +125,13 @@ def record_artifacts(
 def log_learning_curves(recorder: RunRecorder, history: dict[str, list[tuple[int, float]]], title: str) -> None:
     from pipeline.records import plots  # matplotlib: only where a figure is drawn
 
-    figure = plots.learning_curves(history, title)
-    try:
-        recorder.log_figure(figure, "learning_curves.png")
-    finally:
-        plots.close(figure)
+    save_learning_curves(recorder, plots.learning_curves_png(history, title))
+
+
+def save_learning_curves(recorder: RunRecorder, png: bytes) -> None:
+    """The run's ``learning_curves.png``: ``plots.learning_curves_png``'s bytes, drawn here or in the summary's
+    drawing child."""
+    recorder.save_artifact("learning_curves.png", lambda path: path.write_bytes(png))
 
 
 def log_network_model(recorder: RunRecorder, parameters: Path, dataset: Dataset, folder: Path) -> str:

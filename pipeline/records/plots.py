@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: sweeps run on machines without a screen
 
+import io
+
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
@@ -31,5 +33,13 @@ def learning_curves(history: dict[str, list[tuple[int, float]]], title: str) -> 
     return figure
 
 
-def close(figure: Figure) -> None:
-    plt.close(figure)
+def learning_curves_png(history: dict[str, list[tuple[int, float]]], title: str) -> bytes:
+    """``learning_curves`` as the PNG bytes a run's ``learning_curves.png`` holds (100 dpi, cropped to its content):
+    drawn wherever the figure is, in this process or the summary's drawing child, the same bytes."""
+    figure = learning_curves(history, title)
+    try:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, dpi=100, bbox_inches="tight", format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)

@@ -280,9 +280,6 @@ class RunRecorder:
     def log_text(self, text: str, artifact_file: str) -> None:
         self.save_artifact(artifact_file, lambda path: path.write_text(text, encoding="utf-8"))
 
-    def log_figure(self, figure: Any, artifact_file: str) -> None:
-        self.save_artifact(artifact_file, lambda path: figure.savefig(path, dpi=100, bbox_inches="tight", format="png"))
-
     def log_pyfunc_model(
         self,
         python_model: Any,

@@ -1,37 +1,38 @@
-"""The study report's figures drawn on the other core while this process analyses and publishes the best.
+"""The study report drawn on the other core while this process analyses and publishes the best.
 
 Drawing the figures of the trials (``report.draw_study``: history, slices, contour, importances with their
 spread, the bias-variance map) is most of the end-of-sweep summary; retraining the best with other seeds and on
 shares of the data, its error analysis, and registering its model are most of the rest. The two do not depend
-on each other, and a sweep machine has at least two cores. ``start_drawing`` forks a child that draws from an
-in-memory copy of the study's trials (it never touches a store connection: SQLite's must not cross a fork)
-and sends the drawn figures back through a pipe; ``Drawing.result`` collects them, and ``report.build`` adds
-the best model's figures (drawn meanwhile in this process, ``report.draw_best``) and the page. Where fork is
-unavailable, or the child fails, crashes or takes too long, the figures are drawn here instead: the same
-function on the same data, so the same report.
+on each other, and a sweep machine has at least two cores. A ``Drawing`` is this process's side of a drawing
+child (``drawing_child.py``: the child's side and the messages): forked before the trials and warmed up
+(``drawer.py``), or forked here by ``start_drawing``. It collects the best's learning-curve PNG when the best is
+registered (``learning_curves``) and the finished report once the best is analysed (``report``).
+
+Where fork is unavailable, or the child fails, crashes or takes too long, what it did not send is drawn here
+instead: the same functions on the same data, so the same bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
 import signal
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import optuna
 
-from pipeline.search.drawer import write_all
+from pipeline.search import drawing_child
+from pipeline.search.drawing_child import HEADER, STEPS, Findings, Opening, Steps, completed
 from pipeline.search.evidence import observable
-from pipeline.search.report_input import ReportInput
 
 if TYPE_CHECKING:
-    from pipeline.search.report import Drawn
+    from pipeline.search.report_input import Report, ReportInput
 
-# A child that has not answered by then is stopped and the figures drawn here (a 1000-trial study
-# draws in a few seconds; this only guards against a child stuck on a lock inherited at the fork).
+# A child that has not answered by then is stopped and the rest drawn here (a 1000-trial study draws in a few
+# seconds; this only guards against a child stuck on a lock inherited at the fork).
 TIMEOUT_SECONDS = 120.0
 
 
@@ -42,85 +43,113 @@ def snapshot(study: optuna.Study) -> optuna.Study:
     return copy
 
 
-def draw_study(data: ReportInput) -> Drawn:
-    """``report.draw_study``, imported by the process that draws: the summary hands the study to its drawing child
-    before it imports matplotlib itself (about half a second that the child would otherwise wait)."""
-    from pipeline.search import report
-
-    return report.draw_study(data)
-
-
 class Drawing:
-    """Figures being drawn; ``result()`` returns them (drawing them here if the child did not)."""
+    """The report being drawn by a child (``child``: its pid, request pipe and response pipe), or here."""
 
-    def __init__(
-        self,
-        data: ReportInput,
-        draw: Callable[[ReportInput], Drawn],
-        child: tuple[int, int] | None = None,
-    ) -> None:
-        """Fork a child that draws ``data``; or, with ``child=(pid, pipe)``, collect from one already drawing them
-        (``search/drawer.py``), whose figures come through ``pipe``."""
-        self.data = data
-        self.draw = draw
-        self.pid, self.pipe = child if child is not None else (None, None)
-        if child is None and hasattr(os, "fork"):
-            self._fork()
+    def __init__(self, opening: Opening, steps: Steps = STEPS, child: tuple[int, int, int] | None = None) -> None:
+        self.opening, self.steps = opening, steps
+        self.pid, self._request, self._response = child if child is not None else (None, -1, -1)
+        self._curves_coming = child is not None and opening.curves is not None  # the child's first answer
 
-    def _fork(self) -> None:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: draw, send, leave without running anything of the parent's at exit
-            code = 1
-            try:
-                os.close(read)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C or SIGTERM simply end the child
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                write_all(write, pickle.dumps(self.draw(self.data), protocol=pickle.HIGHEST_PROTOCOL))
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-        self.pid, self.pipe = pid, read
+    @property
+    def data(self) -> ReportInput:
+        return self.opening.data
+
+    def learning_curves(self) -> bytes:
+        """The best run's ``learning_curves.png``: the child's, else drawn here. Only with ``opening.curves``."""
+        if self.opening.curves is None:
+            raise ValueError("this drawing was not asked for the best's learning curves")
+        if self._curves_coming:
+            self._curves_coming = False
+            png = self._receive()
+            if isinstance(png, bytes):
+                return png
+        return self.steps.learning_curves(*self.opening.curves)
+
+    def report(self, findings: Findings) -> Report:
+        """The finished report: the child's, drawn from ``findings`` (the best's confirmation and analysis) and
+        its study's figures; else drawn here, whole."""
+        if self._curves_coming:  # never collected (the best was registered already): taken, or the child blocks
+            self.learning_curves()
+        if self.pid is not None and self._send(findings):
+            received = self._receive()
+            if received is not None:
+                self._close()
+                return received
+        return self.steps.page(completed(self.data, findings), None)
 
     def cancel(self) -> None:
         """Stop the child (the summary failed before collecting the report)."""
-        if self.pid is not None:
-            os.close(self.pipe)
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-            self.pid = None
+        self._stop()
 
-    def result(self) -> Drawn:
-        received = self._receive() if self.pid is not None else None
-        self.pid = None
-        return received if received is not None else self.draw(self.data)
-
-    def _receive(self) -> Drawn | None:
-        chunks, deadline, finished = [], time.monotonic() + TIMEOUT_SECONDS, False
+    def _send(self, message: object) -> bool:
+        """Send ``message`` to the child, which reads it once it has drawn the study; ``False`` (and the child
+        stopped) if it died or did not take it in time."""
+        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        view, deadline = memoryview(HEADER.pack(len(payload)) + payload), time.monotonic() + TIMEOUT_SECONDS
         try:
-            while True:
+            while view:
                 left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self.pipe], [], [], left)[0]:
-                    return None
-                chunk = os.read(self.pipe, 1 << 20)
-                if not chunk:
-                    finished = True
-                    break
-                chunks.append(chunk)
-        finally:  # on a timeout, or Ctrl-C / SIGTERM here, the child is stopped, never left behind
-            os.close(self.pipe)
-            if not finished:
-                os.kill(self.pid, signal.SIGKILL)
-            _, status = os.waitpid(self.pid, 0)
-        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
-            return None
+                if left <= 0 or not select.select([], [self._request], [], left)[1]:
+                    self._stop()
+                    return False
+                view = view[os.write(self._request, view) :]
+        except OSError:  # a broken pipe: the child died
+            self._stop()
+            return False
+        except BaseException:  # Ctrl-C or SIGTERM here: the child is never left behind
+            self._stop()
+            raise
+        return True
+
+    def _receive(self) -> object | None:
+        """The child's next answer; ``None`` (and the child stopped) if it died, failed or did not answer in time."""
+        chunks, deadline = bytearray(), time.monotonic() + TIMEOUT_SECONDS
         try:
-            return pickle.loads(b"".join(chunks))
-        except Exception:  # a truncated message: draw it here
-            return None
+            size = None
+            while size is None or len(chunks) < HEADER.size + size:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self._response], [], [], left)[0]:
+                    break
+                wanted = HEADER.size if size is None else HEADER.size + size
+                chunk = os.read(self._response, min(wanted - len(chunks), 1 << 20))  # this answer, not the next
+                if not chunk:  # the child ended, or failed, before the whole answer
+                    break
+                chunks += chunk
+                if size is None and len(chunks) >= HEADER.size:
+                    size = HEADER.unpack_from(chunks)[0]
+            else:
+                return pickle.loads(chunks[HEADER.size :])
+        except BaseException:  # Ctrl-C or SIGTERM here: the child is never left behind
+            self._stop()
+            raise
+        self._stop()
+        return None
+
+    def _close(self) -> None:
+        """The child sent its last answer and ends: reap it."""
+        pid, self.pid = self.pid, None
+        for pipe in (self._request, self._response):
+            with contextlib.suppress(OSError):
+                os.close(pipe)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+    def _stop(self) -> None:
+        """Kill the child and reap it (it may have died already)."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        self._curves_coming = False
+        for pipe in (self._request, self._response):
+            with contextlib.suppress(OSError):
+                os.close(pipe)
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
-def start_drawing(data: ReportInput) -> Drawing:
-    """Start drawing the study's figures of the report of ``data`` (whose ``study`` should be a ``snapshot``)."""
-    return Drawing(data, draw_study)
+def start_drawing(opening: Opening, steps: Steps = STEPS) -> Drawing:
+    """Start drawing the report of ``opening`` (whose ``data.study`` should be a ``snapshot``) in a child forked
+    now; drawn here where fork does not exist."""
+    return Drawing(opening, steps, drawing_child.fork(steps, opening) if hasattr(os, "fork") else None)

@@ -36,7 +36,7 @@ from pipeline.search.constraints import feasible
 from pipeline.search.evidence import RESAMPLES, Evidence, Importance, evidence_of
 from pipeline.search.evidence import importances as importance_spread
 from pipeline.search.outcomes import Outcome, outcome_of
-from pipeline.search.report_input import TOP_CURVES, ReportInput
+from pipeline.search.report_input import TOP_CURVES, Report, ReportInput
 
 CONTOUR_MIN = 20  # complete trials below which two parameters are shown as points, never as a surface
 PRUNED_LABEL = "pruned: stopped early, at its last value"  # the page says why that value is not comparable
@@ -388,16 +388,6 @@ def parallel_figure(data: ReportInput, names: list[str]) -> Figure:
 
 
 # ----- the page --------------------------------------------------------------------------------------
-@dataclass
-class Report:
-    """The rendered report: the HTML text, the PNG figures it embeds (name -> bytes), and each
-    figure's axis labels (name -> [(x label, y label)] per subplot; also in the page's ``data-axes``)."""
-
-    html: str
-    figures: dict[str, bytes]
-    axes: dict[str, list[tuple[str, str]]]
-
-
 def _safe(make: Callable[[], Figure], skipped: list[str], name: str) -> tuple[bytes, list[tuple[str, str]]] | None:
     # A figure that cannot be drawn (too few trials, a degenerate range) is named in the report as
     # left out; the report and the sweep go on. Drawing happens in savefig, so it is inside too.

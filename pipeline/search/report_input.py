@@ -1,8 +1,8 @@
-"""What the study report shows, as the summary gathers it: read without importing matplotlib.
+"""The study report's data without matplotlib: what it shows (``ReportInput``), and what it is (``Report``).
 
-The summary builds a ``ReportInput`` and sends it to the child that draws the study's figures before this
-process imports the drawing code (``pipeline.search.report``, matplotlib: about half a second), so that the
-child starts drawing at once (docs/BENCHMARKS.md, round 3, seventh pass).
+The summary builds a ``ReportInput`` and sends it to the drawing child (``drawing_child.py``), which sends the
+finished ``Report`` back: the sweep's process never imports the drawing code (``pipeline.search.report``,
+matplotlib: about half a second; docs/BENCHMARKS.md, round 3, seventh and eighth passes).
 """
 
 from dataclasses import dataclass, field
@@ -42,3 +42,13 @@ class ReportInput:
     diagnosed: str | None = None
     ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # refined study: name -> (coarse, fine)
     colour_by: str | None = None  # the bias-variance map's colour (search.colour_by; None: the most important)
+
+
+@dataclass
+class Report:
+    """The rendered report: the HTML text, the PNG figures it embeds (name -> bytes), and each
+    figure's axis labels (name -> [(x label, y label)] per subplot; also in the page's ``data-axes``)."""
+
+    html: str
+    figures: dict[str, bytes]
+    axes: dict[str, list[tuple[str, str]]]

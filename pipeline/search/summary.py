@@ -3,11 +3,11 @@ given the sweep's summary at the end (best trial, trials table, Optuna plots, re
 """
 
 import contextlib
-import dataclasses
 import json
 import math
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +46,7 @@ from pipeline.setup.data import Dataset
 from pipeline.setup.vocabulary import TASKS, final_metrics
 
 if TYPE_CHECKING:
+    from pipeline.records.tracking import MlflowClient
     from pipeline.search.advice import Advice
     from pipeline.search.drawer import Drawer
     from pipeline.search.drawing import Drawing
@@ -61,7 +62,7 @@ from pipeline.record_names import (
     STOPPED_ATTR,
     STUDY_TAG,
 )
-from pipeline.run_record import config_yaml, log_learning_curves, log_network_model
+from pipeline.run_record import config_yaml, log_learning_curves, log_network_model, save_learning_curves
 
 LEADERBOARD_SIZE = 10
 
@@ -154,9 +155,11 @@ def finish(
     best_run = best.user_attrs[RUN_ID_ATTR]
     rerun = f"python -m pipeline.rerun {best_run} --tracking-uri {mask_password(tracker.tracking_uri)}"
     report = config.tracking.report
-    drawing = start_report(study, tracker, config, best, rerun, dataset.task, drawer) if report else None
+    drawing = start_report(study, tracker, config, best, rerun, dataset, drawer) if report else None
     try:
-        confirmation, advice, (version, crowning) = analyse_and_publish(study, tracker, parent, config, dataset, best)
+        confirmation, advice, (version, crowning) = analyse_and_publish(
+            study, tracker, parent, config, dataset, best, drawing
+        )
     except BaseException:
         if drawing is not None:
             drawing.cancel()
@@ -183,16 +186,18 @@ def analyse_and_publish(
     config: Config,
     dataset: Dataset,
     best: optuna.trial.FrozenTrial,
+    drawing: "Drawing | None" = None,
 ) -> tuple["Confirmation | None", "Advice", tuple[str | None, "Crowning | None"]]:
     """The best trial confirmed with other seeds, analysed (its mistakes, the data curve, the diagnosis) and
-    registered: its confirmation, the advice, and the registered version with what it did to the champion."""
+    registered: its confirmation, the advice, and the registered version with what it did to the champion.
+    ``drawing``: the report's drawing child, which draws the best's learning-curve PNG too."""
     confirmation = confirm(study, parent, config, dataset, best)
     shares = ", ".join(f"{share:.0%}" for share in config.search.data_curve)
     retrained = f", and retrained on {shares} of the training split" if shares else ""
     print(f"analysing the best: its mistakes{retrained}")
     advice = advise(study, tracker, parent, config, dataset, best, confirmation)
     print("registering the best model")
-    return confirmation, advice, publish_and_crown(tracker, best, config, dataset)
+    return confirmation, advice, publish_and_crown(tracker, best, config, dataset, drawing)
 
 
 def print_findings(
@@ -285,10 +290,11 @@ def record_best(
 
 
 def publish_and_crown(
-    tracker: Tracker, best: optuna.trial.FrozenTrial, config: Config, dataset: Dataset
+    tracker: Tracker, best: optuna.trial.FrozenTrial, config: Config, dataset: Dataset, drawing: "Drawing | None" = None
 ) -> tuple[str | None, Crowning | None]:
     """Register the best run's model (``publish_best``) and move ``@champion`` if it is better (``crown``)."""
-    version = publish_best(tracker, best.user_attrs[RUN_ID_ATTR], config, dataset)
+    drawn = drawing.learning_curves if drawing is not None and drawing.opening.curves is not None else None
+    version = publish_best(tracker, best.user_attrs[RUN_ID_ATTR], config, dataset, drawn)
     if version is None:
         return None, None
     metric, direction = config.search.metrics[0], config.search.directions[0]
@@ -373,14 +379,16 @@ def start_report(
     config: Config,
     best: optuna.trial.FrozenTrial,
     rerun: str,
-    task: str,
+    dataset: Dataset,
     drawer: "Drawer | None" = None,
 ) -> "Drawing":
     """Read what the study report shows of the trials and start drawing its figures (on the other core:
-    ``drawing``, in ``drawer``'s warmed child if there is one); ``write_report`` adds the best's confirmation
-    and analysis (of a ``task`` dataset). Not called with ``tracking.report=false``."""
-    # Neither imports matplotlib: the drawing child gets the study before this process imports any drawing code.
+    ``drawing``, in ``drawer``'s warmed child if there is one), and the best's learning-curve PNG when its run
+    gets one (``tracking.log_plots=best``); ``write_report`` adds the best's confirmation and analysis. Not
+    called with ``tracking.report=false``."""
+    # None imports matplotlib: the sweep's process draws nothing (drawing_child.py).
     from pipeline.search.drawing import snapshot, start_drawing
+    from pipeline.search.drawing_child import Opening
     from pipeline.search.report_input import TOP_CURVES, ReportInput
 
     print("drawing the study report (on another core, while the best is confirmed, analysed and registered)")
@@ -410,11 +418,15 @@ def start_report(
         directions=config.search.directions,
         epochs=config.train.epochs,
         repeats=config.search.repeats,
-        diagnosed=TASKS[task].kind,
+        diagnosed=TASKS[dataset.task].kind,
         ranges=refined_ranges(tracker, study, config),
         colour_by=config.search.colour_by,
     )
-    return drawer.draw(data) if drawer is not None else start_drawing(data)
+    curves = None
+    if config.tracking.log_plots == "best":
+        curves = best_curves(tracker.client, best.user_attrs[RUN_ID_ATTR]), best_curves_title(dataset)
+    opening = Opening(data, curves)
+    return drawer.draw(opening) if drawer is not None else start_drawing(opening)
 
 
 def refined_ranges(tracker: Tracker, study: optuna.Study, config: Config) -> dict[str, tuple[str, str]]:
@@ -434,23 +446,14 @@ def write_report(
     parent: RunRecorder,
     folder: Path,
 ) -> str:
-    """Complete the report whose figures ``drawing`` drew with what the summary ``found`` of the best (its
-    confirmation and analysis), log it (and its PNGs) to the parent run and write a copy to
-    ``folder/<study>.html``; returns where to find it.
+    """Complete the report ``drawing`` draws with what the summary ``found`` of the best (its confirmation and
+    analysis), log it (and its PNGs) to the parent run and write a copy to ``folder/<study>.html``; returns where
+    to find it.
 
     The parent run's ``report.html`` is the record; the file is a convenience copy. A folder that cannot take
     it (read-only, full) is said in the returned line and the sweep still succeeds, leaving no partial file.
     """
-    from pipeline.search import report
-
-    confirmation, advice = found
-    completed = dataclasses.replace(drawing.data, confirmation=confirmation, advice=advice)
-    try:
-        best = report.draw_best(completed)  # here, while the child may still be drawing the study's figures
-    except BaseException:
-        drawing.cancel()  # never left behind, whatever stopped this process here
-        raise
-    rendered = report.build(completed, drawing.result(), best)
+    rendered = drawing.report(found)
     for name, png in rendered.figures.items():
         parent.save_artifact(f"plots/{name}", lambda path, png=png: path.write_bytes(png))
     parent.log_text(rendered.html, "report.html")
@@ -476,16 +479,30 @@ def registry_name(config: Config) -> str:
     )
 
 
-def publish_best(tracker: Tracker, run_id: str, config: Config, dataset: Dataset) -> str | None:
-    """Give the best trial's run its curves and pyfunc model (unless already there) and register it."""
+def best_curves(client: "MlflowClient", run_id: str) -> dict[str, list[tuple[int, float]]]:
+    """The best run's training and validation curves, as its ``learning_curves.png`` shows them."""
+    histories = metric_histories(client, run_id)
+    return {key: points for key, points in histories.items() if key.startswith(("train_", "val_"))}
+
+
+def best_curves_title(dataset: Dataset) -> str:
+    return f"{dataset.name}: best trial"
+
+
+def publish_best(
+    tracker: Tracker, run_id: str, config: Config, dataset: Dataset, drawn: "Callable[[], bytes] | None" = None
+) -> str | None:
+    """Give the best trial's run its curves and pyfunc model (unless already there) and register it. ``drawn``
+    gives the curves' PNG drawn elsewhere (the report's drawing child); without it they are drawn here."""
     run = tracker.run(run_id)
     if run.data.tags.get(REGISTERED_TAG):
         return run.data.tags[REGISTERED_TAG]
     recorder = tracker.recorder(run_id)
     if config.tracking.log_plots == "best":
-        histories = metric_histories(tracker.client, run_id)
-        curves = {key: points for key, points in histories.items() if key.startswith(("train_", "val_"))}
-        log_learning_curves(recorder, curves, f"{dataset.name}: best trial")
+        if drawn is not None:
+            save_learning_curves(recorder, drawn())
+        else:
+            log_learning_curves(recorder, best_curves(tracker.client, run_id), best_curves_title(dataset))
     if config.tracking.log_model == "none":
         return None
     model_uri = run.data.tags.get("model_uri")

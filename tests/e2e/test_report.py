@@ -32,11 +32,20 @@ OVERRIDES = (
 )
 
 
+# ``python -m pipeline.sweep``, saying at its exit which drawing libraries its own process imported.
+IMPORTED_AT_EXIT = (
+    "import atexit, runpy, sys; "
+    "atexit.register(lambda: print('imported:', 'matplotlib' in sys.modules)); "
+    "sys.argv = ['pipeline.sweep', *sys.argv[1:]]; "
+    "runpy.run_module('pipeline.sweep', run_name='__main__', alter_sys=True)"
+)
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     folder = tmp_path_factory.mktemp("report")
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.sweep", *OVERRIDES],
+        [sys.executable, "-c", IMPORTED_AT_EXIT, *OVERRIDES],
         cwd=folder,
         env={**ENV, "OPENBLAS_NUM_THREADS": "1"},
         capture_output=True,
@@ -72,6 +81,22 @@ def test_the_report_is_written_beside_the_stores_and_logged_to_the_parent_run(sw
     assert copy.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
     partial = [path for path in (folder / "mlruns").rglob("*") if ".partial" in path.parts and path.is_file()]
     assert not partial and not list((folder / "mlruns").rglob(".partial-*")), "no half-written file is left behind"
+
+
+def test_the_sweeps_own_process_draws_nothing_and_the_best_gets_its_curves(swept: tuple[Path, str]) -> None:
+    """Every figure, the best's learning-curve PNG too, is drawn by the summary's drawing child: the sweep's process
+    never imports matplotlib (half a second, docs/BENCHMARKS.md), and the PNG is the one drawn here from the run."""
+    from pipeline.records.plots import learning_curves_png
+    from pipeline.search.summary import best_curves
+
+    folder, stdout = swept
+    assert "imported: False" in stdout.splitlines(), "the sweep's own process imported matplotlib"
+    study = optuna.load_study(study_name="iris-sweep", storage=f"sqlite:///{folder}/mlruns/optuna.db")
+    client = MlflowClient(f"sqlite:///{folder}/mlruns/mlflow.db")
+    best = study.best_trial.user_attrs["mlflow_run_id"]
+    png = Path(client.download_artifacts(best, "learning_curves.png", str(folder / "best"))).read_bytes()
+
+    assert png == learning_curves_png(best_curves(client, best), "iris: best trial")
 
 
 def test_the_report_is_self_contained(swept: tuple[Path, str]) -> None:

@@ -92,10 +92,10 @@ def test_the_data_module_loads_its_libraries_only_when_data_are_loaded() -> None
 
 
 def test_the_summary_reaches_the_drawing_child_without_importing_matplotlib() -> None:
-    """The summary sends the study to the drawing child before this process imports any drawing code (the child
-    waited half a second for that import, docs/BENCHMARKS.md, round 3, seventh pass)."""
+    """The summary's process never imports drawing code: its drawing child draws every figure (the import costs
+    half a second, docs/BENCHMARKS.md, round 3, seventh and eighth passes; a real sweep: ``tests/e2e/test_report``)."""
     code = (
-        "import sys; from pipeline.search import summary, drawing, drawer, report_input; "
+        "import sys; from pipeline.search import summary, drawing, drawer, drawing_child, report_input; "
         "print('matplotlib' in sys.modules)"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

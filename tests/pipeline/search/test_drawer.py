@@ -15,9 +15,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import optuna
-from test_drawing import _data, _study
+from test_drawing import CURVES, NOTHING_FOUND, _data, _only_in_the_child, _study
 
+from pipeline.records.plots import learning_curves_png
 from pipeline.search.drawer import Drawer
+from pipeline.search.drawing_child import Opening, completed
 from pipeline.search.report import build
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -54,14 +56,11 @@ def _draws_what_this_process_would(folder: str) -> None:
     drawer = Drawer()
     child = drawer.pid
     assert child is not None, "forked where fork exists and no other thread runs"
-    drawing = drawer.draw(data)
+    drawing = drawer.draw(Opening(data, CURVES))
     assert drawing.pid == child, "the warmed child draws, not a new one"
-
-    def not_here(_: object) -> None:
-        raise AssertionError("drawn in this process: the child did not answer")
-
-    drawing.draw = not_here
-    received, here = build(data, drawing.result()), build(data)
+    drawing.steps = _only_in_the_child()  # what this process would draw if the child failed: nothing, here
+    assert drawing.learning_curves() == learning_curves_png(*CURVES)
+    received, here = drawing.report(NOTHING_FOUND), build(completed(data, NOTHING_FOUND))
     assert received.html == here.html and received.axes == here.axes
     assert all(received.figures[name] == here.figures[name] for name in here.figures), "the same pixels"
     assert _gone(child)
@@ -89,9 +88,9 @@ def _a_dead_child_is_replaced(folder: str) -> None:
     drawer = Drawer()
     os.kill(drawer.pid, signal.SIGKILL)  # e.g. the machine's out-of-memory killer
     assert _gone(drawer.pid)  # dead, not yet reaped
-    drawing = drawer.draw(data)
+    drawing = drawer.draw(Opening(data))
     assert drawing.pid not in (None, drawer.pid)
-    assert build(data, drawing.result()).html == build(data).html
+    assert drawing.report(NOTHING_FOUND).html == build(data).html
 
 
 def test_a_child_that_died_before_the_summary_is_replaced_by_a_fresh_one(tmp_path: Path) -> None:
@@ -124,7 +123,9 @@ def test_no_drawer_is_forked_while_another_thread_runs(tmp_path: Path) -> None:
         drawer = Drawer()
         assert drawer.pid is None, "a lock held by another thread would stay held in the child"
         data = _data(_study(tmp_path))
-        assert build(data, drawer.draw(data).result()).html == build(data).html  # forked at the summary, as before
+        drawing = drawer.draw(Opening(data))
+        assert drawing.pid is not None, "forked at the summary, as before"
+        assert drawing.report(NOTHING_FOUND).html == build(data).html
     finally:
         stop.set()
         other.join()
