@@ -160,6 +160,7 @@ def finish(
         confirmation, advice, (version, crowning) = analyse_and_publish(
             study, tracker, parent, config, dataset, best, drawing
         )
+        board = leaderboard(table, tracker, config, dataset)  # read while the drawing child finishes the report
     except BaseException:
         if drawing is not None:
             drawing.cancel()
@@ -168,7 +169,7 @@ def finish(
     if drawing is not None:
         report_path = write_report(drawing, (confirmation, advice), study.study_name, parent, report_folder)
     parent.finish(STATUS_FINISHED)
-    print(leaderboard(table, tracker, config, dataset))
+    print(board)
     print("\n".join(count_lines(study, config, counts, complete, stopped)))
     registered = f", registered as {registry_name(config)} version {version}" if version else ""
     shown = ", ".join(f"{m}={v:.4g}" for m, v in zip(config.search.metrics, best.values, strict=True))
