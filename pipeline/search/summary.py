@@ -157,9 +157,10 @@ def finish(
     report = config.tracking.report
     drawing = start_report(study, tracker, config, best, rerun, dataset, drawer) if report else None
     try:
-        confirmation, advice, (version, crowning) = analyse_and_publish(
-            study, tracker, parent, config, dataset, best, drawing
-        )
+        with summary_blas_threads(config, dataset, drawing is not None):
+            confirmation, advice, (version, crowning) = analyse_and_publish(
+                study, tracker, parent, config, dataset, best, drawing
+            )
         board = leaderboard(table, tracker, config, dataset)  # read while the drawing child finishes the report
     except BaseException:
         if drawing is not None:
@@ -178,6 +179,19 @@ def finish(
     print(f"rerun it: {rerun}")
     print(f"study report: {report_path or 'not drawn (tracking.report=false)'}")
     return 0
+
+
+def summary_blas_threads(config: Config, dataset: Dataset, drawing: bool) -> contextlib.AbstractContextManager:
+    """The BLAS threads of the summary's retraining of the best: one while a drawing child draws on the other core
+    (two would fight it for the cores: OpenBLAS's idle threads spin, and the child drew the study's figures a third
+    slower, docs/BENCHMARKS.md, round 3, eighth pass); else as the work decides (``setup/threads.py``)."""
+    from threadpoolctl import threadpool_limits
+
+    from pipeline.setup.threads import one_blas_thread
+
+    if drawing or one_blas_thread(config, dataset, sweep=True):
+        return threadpool_limits(1)
+    return contextlib.nullcontext()
 
 
 def analyse_and_publish(

@@ -31,3 +31,28 @@ def test_a_training_run_is_judged_by_its_own_layers_not_the_search_space() -> No
     data = load(narrow.dataset, 0)
     assert largest_product(narrow, data, sweep=False) < largest_product(narrow, data, sweep=True)
     assert "digits" in DATASETS
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"}
+
+
+def test_the_summary_retrains_on_one_blas_thread_beside_its_drawing_child() -> None:
+    """The drawing child draws on the other core: the best's retraining must leave it that core, whatever the work
+    (its spinning BLAS threads slowed the child's drawing by a third)."""
+    from pipeline.search.summary import summary_blas_threads
+
+    wide = config("model.hidden_units=[2048]", "train.batch_size=null")
+    data = load(wide.dataset, 0)
+    assert not one_blas_thread(wide, data, sweep=True), "large products: all threads, but for the child"
+    before = _blas_threads()
+    assert before, "numpy's BLAS is visible to threadpoolctl"
+    with summary_blas_threads(wide, data, drawing=True):
+        assert _blas_threads() == {1}
+    assert _blas_threads() == before
+    with summary_blas_threads(wide, data, drawing=False):
+        assert _blas_threads() == before, "no child and large products: as many as the library's default"
+    with summary_blas_threads(config(), load(config().dataset, 0), drawing=False):
+        assert _blas_threads() == {1}, "small products: one thread, child or not"
