@@ -45,15 +45,10 @@ class Drawer:
         pid, self.pid = self.pid, None
         if pid is None:
             return drawing.start_drawing(opening)
-        try:
-            # Waits only if the child is still warming up and the message is larger than the pipe's buffer.
-            drawing_child.send(self._request, opening)
-        except BaseException as error:  # the child died (a broken pipe), or a signal came: never leave it behind
-            _stop(pid, self._request, self._response)
-            if not isinstance(error, OSError):
-                raise
-            return drawing.start_drawing(opening)  # drawn in a fresh child
-        return drawing.Drawing(opening, STEPS, child=(pid, self._request, self._response))
+        started = drawing.Drawing(opening, STEPS, child=(pid, self._request, self._response))
+        # Waits (at most drawing.TIMEOUT_SECONDS) only if the child is still warming up and the message is larger
+        # than the pipe's buffer; a child that died or hangs is stopped, and one forked now draws instead.
+        return started if started.send(opening) else drawing.start_drawing(opening)
 
     def cancel(self) -> None:
         """Stop the child if it was never given anything to draw (the sweep stopped before its summary)."""

@@ -47,8 +47,11 @@ class Drawing:
     """The report being drawn by a child (``child``: its pid, request pipe and response pipe), or here."""
 
     def __init__(self, opening: Opening, steps: Steps = STEPS, child: tuple[int, int, int] | None = None) -> None:
+        """``child`` has been sent ``opening`` already unless ``send(opening)`` is called next (``drawer.py``)."""
         self.opening, self.steps = opening, steps
         self.pid, self._request, self._response = child if child is not None else (None, -1, -1)
+        if child is not None:  # every write and read waits at most TIMEOUT_SECONDS, whatever the child does
+            os.set_blocking(self._request, False)
         self._curves_coming = child is not None and opening.curves is not None  # the child's first answer
 
     @property
@@ -69,9 +72,10 @@ class Drawing:
     def report(self, findings: Findings) -> Report:
         """The finished report: the child's, drawn from ``findings`` (the best's confirmation and analysis) and
         its study's figures; else drawn here, whole."""
-        if self._curves_coming:  # never collected (the best was registered already): taken, or the child blocks
-            self.learning_curves()
-        if self.pid is not None and self._send(findings):
+        if self._curves_coming:  # never collected (the best was registered already): taken and dropped
+            self._curves_coming = False
+            self._receive()
+        if self.pid is not None and self.send(findings):
             received = self._receive()
             if received is not None:
                 self._close()
@@ -82,9 +86,9 @@ class Drawing:
         """Stop the child (the summary failed before collecting the report)."""
         self._stop()
 
-    def _send(self, message: object) -> bool:
-        """Send ``message`` to the child, which reads it once it has drawn the study; ``False`` (and the child
-        stopped) if it died or did not take it in time."""
+    def send(self, message: object) -> bool:
+        """Send ``message`` to the child, which reads it when it is ready for it; ``False`` (and the child stopped)
+        if it died or did not take all of it within ``TIMEOUT_SECONDS``."""
         payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         view, deadline = memoryview(HEADER.pack(len(payload)) + payload), time.monotonic() + TIMEOUT_SECONDS
         try:
@@ -93,7 +97,8 @@ class Drawing:
                 if left <= 0 or not select.select([], [self._request], [], left)[1]:
                     self._stop()
                     return False
-                view = view[os.write(self._request, view) :]
+                with contextlib.suppress(BlockingIOError):  # the pipe had room for less than one write: wait again
+                    view = view[os.write(self._request, view) :]
         except OSError:  # a broken pipe: the child died
             self._stop()
             return False
@@ -128,25 +133,26 @@ class Drawing:
 
     def _close(self) -> None:
         """The child sent its last answer and ends: reap it."""
-        pid, self.pid = self.pid, None
-        for pipe in (self._request, self._response):
-            with contextlib.suppress(OSError):
-                os.close(pipe)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        self._end(kill=False)
 
     def _stop(self) -> None:
         """Kill the child and reap it (it may have died already)."""
+        self._end(kill=True)
+
+    def _end(self, kill: bool) -> None:
+        # ``pid`` is forgotten only once the child is reaped: a signal landing half-way leaves it to a later call.
         if self.pid is None:
             return
-        pid, self.pid = self.pid, None
         self._curves_coming = False
         for pipe in (self._request, self._response):
             with contextlib.suppress(OSError):
                 os.close(pipe)
+        self._request = self._response = -1  # never closed twice (the numbers may be another file's by then)
         with contextlib.suppress(ProcessLookupError, ChildProcessError):
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            if kill:
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        self.pid = None
 
 
 def start_drawing(opening: Opening, steps: Steps = STEPS) -> Drawing:

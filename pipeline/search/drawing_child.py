@@ -1,12 +1,14 @@
 """The summary's drawing child: its life, and the messages it exchanges with the sweep's process.
 
-Everything the summary draws is drawn in a forked child, so that the sweep's process never imports matplotlib
-(about half a second) and draws nothing while it confirms, analyses and registers the best:
+With the study report on (``tracking.report=true``, the default), everything the summary draws is drawn in a
+forked child, so that the sweep's process draws nothing while it confirms, analyses and registers the best, and
+(with ``tracking.log_plots`` ``best`` or ``none``, and the child alive) never imports matplotlib (about half a
+second):
 
-1. the *opening* (``Opening``: the report's data, and the best's learning curves when its run gets a PNG of them)
-   comes first, while the best is confirmed; the child draws that PNG at once and sends it (``drawing.py`` collects
-   it when the best is registered), then draws the study's figures (history, slices, contour, importances with
-   their spread, the bias-variance map);
+1. the *opening* (``Opening``: the report's data, and the best's learning curves when its run gets a PNG of them,
+   ``tracking.log_plots=best``) comes first, while the best is confirmed; the child draws that PNG at once and
+   sends it beside its drawing (``drawing.py`` collects it when the best is registered), then draws the study's
+   figures (history, slices, contour, importances with their spread, the bias-variance map);
 2. the *findings* (the best's confirmation with other seeds and its analysis) come once the best is registered;
    the child draws the best's figures, lays out the page and sends the finished ``Report``.
 
@@ -18,11 +20,13 @@ of file, or a broken response pipe).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
 import struct
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -128,10 +132,17 @@ def serve(steps: Steps, request: int, response: int, opening: Opening | None) ->
         opening = receive(request)
         if opening is None:  # the sweep ended without a summary, or this process's parent died
             return
+    sending = None
     if opening.curves is not None:
-        send(response, steps.learning_curves(*opening.curves))
+        # Sent beside the drawing: a PNG larger than the pipe's buffer waits there until the summary collects it
+        # (once the best is analysed), and the study's figures must not wait with it.
+        png = steps.learning_curves(*opening.curves)
+        sending = threading.Thread(target=_send_if_read, args=(response, png), name="learning-curves", daemon=True)
+        sending.start()
     drawn = steps.study(opening.data)
     findings = receive(request)
+    if sending is not None:
+        sending.join()  # the PNG first, whole: the summary reads the answers in order
     if findings is None:  # no longer wanted
         return
     send(response, steps.page(completed(opening.data, findings), drawn))
@@ -141,6 +152,12 @@ def send(pipe: int, message: object) -> None:
     """Write ``message`` to ``pipe``, whole (blocking until the reader has taken what its buffer cannot hold)."""
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     write_all(pipe, HEADER.pack(len(payload)) + payload)
+
+
+def _send_if_read(pipe: int, message: object) -> None:
+    """``send``, where a reader that is gone (the summary stopped) leaves nothing to do and nothing to say."""
+    with contextlib.suppress(OSError):
+        send(pipe, message)
 
 
 def receive(pipe: int) -> object | None:

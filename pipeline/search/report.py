@@ -475,7 +475,7 @@ def warm_up() -> None:
 
 def draw_best(data: ReportInput) -> Drawn:
     """The best model's figures (of ``data.advice``: its mistakes, confusion matrix and data curve; none without
-    it). The summary draws them while the child draws the study's (``draw_study``)."""
+    it). The drawing child draws them once the summary has analysed the best, after the study's (``draw_study``)."""
     drawn = Drawn()
     if data.advice is not None:
         from pipeline.search import diagnosis_report
@@ -485,11 +485,11 @@ def draw_best(data: ReportInput) -> Drawn:
     return drawn
 
 
-def build(data: ReportInput, drawn: Drawn | None = None, best: Drawn | None = None) -> Report:
-    """Lay out the page with the study's figures (``drawn``) and then the best model's (``best``); either is drawn
-    here when not given."""
+def build(data: ReportInput, drawn: Drawn | None = None) -> Report:
+    """Draw the best model's figures and lay out the page with the study's figures (``drawn``; drawn here when not
+    given) and then the best model's."""
     drawn = draw_study(data) if drawn is None else drawn
-    best = draw_best(data) if best is None else best
+    best = draw_best(data)
     drawn.figures.update(best.figures)
     drawn.axes.update(best.axes)
     drawn.skipped.extend(best.skipped)

@@ -130,7 +130,8 @@ def finish(
 ) -> int:
     """Record the sweep's summary in the parent run, write the study report (unless ``tracking.report=false``),
     print the leaderboard; returns the exit code (1 when no trial completed). ``drawer``: a drawing child forked
-    and warmed up before the trials, which draws the report's study figures (else one is forked here).
+    and warmed up before the trials, which draws the report and the best's learning-curve PNG (else one is forked
+    here).
 
     When other processes are still running trials of the study, the last of them records it. Every
     step can be repeated: a summary interrupted half-way is completed by the next run of the command.
@@ -157,10 +158,8 @@ def finish(
     report = config.tracking.report
     drawing = start_report(study, tracker, config, best, rerun, dataset, drawer) if report else None
     try:
-        with summary_blas_threads(config, dataset, drawing is not None):
-            confirmation, advice, (version, crowning) = analyse_and_publish(
-                study, tracker, parent, config, dataset, best, drawing
-            )
+        found = analyse_and_publish(study, tracker, parent, config, dataset, best, drawing)
+        confirmation, advice, (version, crowning) = found
         board = leaderboard(table, tracker, config, dataset)  # read while the drawing child finishes the report
     except BaseException:
         if drawing is not None:
@@ -206,11 +205,12 @@ def analyse_and_publish(
     """The best trial confirmed with other seeds, analysed (its mistakes, the data curve, the diagnosis) and
     registered: its confirmation, the advice, and the registered version with what it did to the champion.
     ``drawing``: the report's drawing child, which draws the best's learning-curve PNG too."""
-    confirmation = confirm(study, parent, config, dataset, best)
-    shares = ", ".join(f"{share:.0%}" for share in config.search.data_curve)
-    retrained = f", and retrained on {shares} of the training split" if shares else ""
-    print(f"analysing the best: its mistakes{retrained}")
-    advice = advise(study, tracker, parent, config, dataset, best, confirmation)
+    with summary_blas_threads(config, dataset, drawing is not None and drawing.pid is not None):
+        confirmation = confirm(study, parent, config, dataset, best)
+        shares = ", ".join(f"{share:.0%}" for share in config.search.data_curve)
+        retrained = f", and retrained on {shares} of the training split" if shares else ""
+        print(f"analysing the best: its mistakes{retrained}")
+        advice = advise(study, tracker, parent, config, dataset, best, confirmation)
     print("registering the best model")
     return confirmation, advice, publish_and_crown(tracker, best, config, dataset, drawing)
 
@@ -438,8 +438,9 @@ def start_report(
         colour_by=config.search.colour_by,
     )
     curves = None
-    if config.tracking.log_plots == "best":
-        curves = best_curves(tracker.client, best.user_attrs[RUN_ID_ATTR]), best_curves_title(dataset)
+    best_run = best.user_attrs[RUN_ID_ATTR]
+    if config.tracking.log_plots == "best" and not tracker.run(best_run).data.tags.get(REGISTERED_TAG):
+        curves = best_curves(tracker.client, best_run), best_curves_title(dataset)  # (registered: drawn already)
     opening = Opening(data, curves)
     return drawer.draw(opening) if drawer is not None else start_drawing(opening)
 

@@ -120,6 +120,38 @@ def test_large_findings_reach_the_child(tmp_path: Path) -> None:
     assert received == (len(findings[0]), "drawn in the child")
 
 
+def test_a_child_that_hangs_is_given_large_findings_within_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Findings larger than a pipe's buffer, for a child stuck drawing the study: the summary waits at most
+    ``TIMEOUT_SECONDS`` to hand them over (found by a review: the write waited for the child, without limit)."""
+    monkeypatch.setattr(drawing, "TIMEOUT_SECONDS", 0.5)
+    hanging = _hanging(tmp_path)
+    pid, started = hanging.pid, time.monotonic()
+    assert hanging.report(("x" * (1 << 20), None)) == "page of None, drawn" and time.monotonic() - started < 10
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_png_larger_than_the_pipe_does_not_hold_up_the_study(tmp_path: Path) -> None:
+    """The summary collects the PNG only once the best is analysed; meanwhile the child draws the study's figures
+    (found by a review: a PNG the pipe could not hold kept the child waiting)."""
+    started = tmp_path / "study started"
+
+    def study(data: ReportInput) -> str:
+        started.touch()
+        return "drawn in the child"
+
+    steps = Steps(STEPS.warm_up, lambda *_: b"x" * (1 << 20), study, _page_here)
+    child = drawing.start_drawing(Opening(_data(_study(tmp_path)), CURVES), steps)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:  # the child's own pace: polled, bounded
+        time.sleep(0.05)
+    assert started.exists(), "the study's figures waited for the PNG to be collected"
+    assert child.learning_curves() == b"x" * (1 << 20)
+    assert child.report(NOTHING_FOUND) == "page of drawn in the child, drawn"
+
+
 def _titled(data: ReportInput) -> str:
     return "drawn in the child" if os.getpid() != PARENT else "drawn here"
 
