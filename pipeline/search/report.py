@@ -323,7 +323,9 @@ def pair_figure(data: ReportInput, params: list[str]) -> Figure:
 
 
 def contour_figure(data: ReportInput, params: list[str], complete: int) -> Figure:
-    with warnings.catch_warnings():
+    # Optuna's plot sets the ggplot style for the whole process (plt.style.use): kept to this figure, else every
+    # figure drawn after it (the slices, the best's figures, a learning-curve PNG) would take its grey look.
+    with warnings.catch_warnings(), matplotlib.rc_context():
         warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
         from optuna.visualization import matplotlib as optuna_plots
 

@@ -104,3 +104,14 @@ def test_a_figure_that_fails_while_drawn_is_left_out_and_named() -> None:
 def _close_figures():
     yield
     plt.close("all")
+
+
+def test_the_contour_keeps_optunas_style_to_itself() -> None:
+    """Optuna's contour plot sets the ggplot style for the whole process: every figure drawn after it (the slices,
+    the best's figures, its learning-curve PNG, all drawn in one child) would turn grey."""
+    from pipeline.search.report import contour_figure
+
+    before = dict(plt.rcParams)
+    figure = contour_figure(report_input(study_with_depths()), ["learning_rate", "hidden_units_l1"], 6)
+    plt.close(figure)
+    assert dict(plt.rcParams) == before
