@@ -182,7 +182,7 @@ def finish(
 
 def summary_blas_threads(config: Config, dataset: Dataset, drawing: bool) -> contextlib.AbstractContextManager:
     """The BLAS threads of the summary's retraining of the best: one while a drawing child draws on the other core
-    (two would fight it for the cores: OpenBLAS's idle threads spin, and the child drew the study's figures a third
+    (two would fight it for the cores: OpenBLAS's idle threads spin, and the child drew the study's figures a fifth
     slower, docs/BENCHMARKS.md, round 3, eighth pass); else as the work decides (``setup/threads.py``)."""
     from threadpoolctl import threadpool_limits
 

@@ -42,7 +42,7 @@ def _blas_threads() -> set[int]:
 
 def test_the_summary_retrains_on_one_blas_thread_beside_its_drawing_child() -> None:
     """The drawing child draws on the other core: the best's retraining must leave it that core, whatever the work
-    (its spinning BLAS threads slowed the child's drawing by a third)."""
+    (its spinning BLAS threads slowed the child's drawing by about a fifth)."""
     from pipeline.search.summary import summary_blas_threads
 
     wide = config("model.hidden_units=[2048]", "train.batch_size=null")
