@@ -14,9 +14,7 @@ and is stopped by ``cancel``. Nothing here imports matplotlib in this process: t
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import threading
 from typing import TYPE_CHECKING
 
@@ -53,15 +51,5 @@ class Drawer:
     def cancel(self) -> None:
         """Stop the child if it was never given anything to draw (the sweep stopped before its summary)."""
         if self.pid is not None:
-            _stop(self.pid, self._request, self._response)
+            drawing_child.end(self.pid, (self._request, self._response), kill=True)
             self.pid = None
-
-
-def _stop(pid: int, *pipes: int) -> None:
-    """Close our ends of the child's pipes, kill it and reap it (it may have died already)."""
-    for pipe in pipes:
-        with contextlib.suppress(OSError):
-            os.close(pipe)
-    with contextlib.suppress(ProcessLookupError, ChildProcessError):
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)

@@ -18,7 +18,6 @@ import contextlib
 import os
 import pickle
 import select
-import signal
 import time
 from typing import TYPE_CHECKING
 
@@ -89,8 +88,7 @@ class Drawing:
     def send(self, message: object) -> bool:
         """Send ``message`` to the child, which reads it when it is ready for it; ``False`` (and the child stopped)
         if it died or did not take all of it within ``TIMEOUT_SECONDS``."""
-        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        view, deadline = memoryview(HEADER.pack(len(payload)) + payload), time.monotonic() + TIMEOUT_SECONDS
+        view, deadline = memoryview(drawing_child.framed(message)), time.monotonic() + TIMEOUT_SECONDS
         try:
             while view:
                 left = deadline - time.monotonic()
@@ -144,14 +142,8 @@ class Drawing:
         if self.pid is None:
             return
         self._curves_coming = False
-        for pipe in (self._request, self._response):
-            with contextlib.suppress(OSError):
-                os.close(pipe)
-        self._request = self._response = -1  # never closed twice (the numbers may be another file's by then)
-        with contextlib.suppress(ProcessLookupError, ChildProcessError):
-            if kill:
-                os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
+        pipes, (self._request, self._response) = (self._request, self._response), (-1, -1)  # never closed twice
+        drawing_child.end(self.pid, pipes, kill)
         self.pid = None
 
 

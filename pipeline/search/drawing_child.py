@@ -124,6 +124,17 @@ def fork(steps: Steps, opening: Opening | None = None) -> tuple[int, int, int]:
     return pid, request_write, response_read
 
 
+def end(pid: int, pipes: tuple[int, ...], kill: bool) -> None:
+    """Close this process's ends of a child's ``pipes``, kill it (``kill``) and reap it (it may have died already)."""
+    for pipe in pipes:
+        with contextlib.suppress(OSError):
+            os.close(pipe)
+    with contextlib.suppress(ProcessLookupError, ChildProcessError):
+        if kill:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
 def serve(steps: Steps, request: int, response: int, opening: Opening | None) -> None:
     """The child's life: (warm up and wait for the opening,) draw the best's learning curves and send them, draw
     the study's figures, wait for the findings, draw the best's figures and the page, send the report."""
@@ -150,8 +161,13 @@ def serve(steps: Steps, request: int, response: int, opening: Opening | None) ->
 
 def send(pipe: int, message: object) -> None:
     """Write ``message`` to ``pipe``, whole (blocking until the reader has taken what its buffer cannot hold)."""
+    write_all(pipe, framed(message))
+
+
+def framed(message: object) -> bytes:
+    """``message`` as it goes through a pipe: its pickle behind the pickle's length."""
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    write_all(pipe, HEADER.pack(len(payload)) + payload)
+    return HEADER.pack(len(payload)) + payload
 
 
 def _send_if_read(pipe: int, message: object) -> None:
