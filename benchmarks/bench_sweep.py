@@ -25,7 +25,8 @@ Figures (``--figures`` runs a subset; all by default):
   thirds instead of 100-trial windows.
 - ``first``: time to first trial, from the command's start to the first trial's ``fit``, with warm
   file caches, in a fresh folder; peer: an Optuna + ``MLflowCallback`` script on the same data to its
-  first ``fit``. Target: <= 1.0x the peer.
+  first ``fit``. The two run in turn, ``--repeats`` pairs (3), and the ratio is the median of the pairs'.
+  Target: <= 1.0x the peer.
 - ``resume``: loading and resuming a study of ``--resume-trials`` trials (default 1000): the study is made once
   (iris, 1 epoch, random sampler, no pruner, no retraining at the end), then the same command with one more
   trial in the budget is timed to its first ``fit``, against the same command on a new study in the same
@@ -47,10 +48,12 @@ Figures (``--figures`` runs a subset; all by default):
   summary's ``finish`` alone): wall time, the phase table (start-up before the first fit, the trials'
   training, per-trial bookkeeping, summary after the last trial's fit), the best trial's test accuracy;
   peer: the command's own wall time for the training share, ``MLPClassifier()`` with its defaults on the
-  same split for the accuracy. Training is all the command's time in ``fit`` less its callback (which
-  buffers metrics and reports to the pruner: bookkeeping), the trials' and the summary's retraining of
-  the best (confirm seeds, data curve) alike. Targets: training share of the wall >= 60 %, and as a
-  secondary check the best trial's test accuracy >= 0.97 (MLPClassifier's printed beside it).
+  same split for the accuracy; beside them (not in ``--quick``) the same sweep written as one user's script
+  (``PEER_DEFAULT``: Optuna + ``MLflowCallback`` on SQLite, then Optuna's plots and the trials CSV), its
+  training share and its time outside training against ours. Training is all the command's time in ``fit``
+  less its callback (which buffers metrics and reports to the pruner: bookkeeping), the trials' and the
+  summary's retraining of the best (confirm seeds, data curve) alike. Targets: training share of the wall
+  >= 60 %, and as a secondary check the best trial's test accuracy >= 0.97 (MLPClassifier's printed beside it).
 - ``pruning``: epochs saved by the median pruner (random sampler, same 40 configurations).
 - ``training``: runs ``benchmarks/bench_training.py --cases default large --skip features`` and
   relays its targets (the default training configuration against PyTorch and MLPClassifier, and the
@@ -65,7 +68,10 @@ file);
 
 Every figure says whether the machine was idle: the 1-minute load average before and after, and the
 CPU time other processes used meanwhile (``/proc/stat`` minus this process and its children),
-in cores. A figure taken while other processes used more than 0.1 core is marked BUSY.
+in cores. A figure taken while other processes used more than 0.1 core is marked BUSY. Each measured
+command runs in a session of its own, and whatever it leaves behind is killed once it exits; a sweep stopped
+at its first ``fit`` (``first``) leaves its drawing child, whose CPU until then counts as "other" (about 0.3
+core in that figure) since it is no longer this process's descendant.
 
 Usage::
 
