@@ -957,49 +957,11 @@ def print_timeline(run: Command, until: float | None = None, title: str = "") ->
 
 
 # ----- figures: time to first trial, --help, summary, workers, default -------------------------------
-PEER_FIRST = r"""
-import os, sys, time, warnings
-warnings.simplefilter("ignore")
-import numpy as np
-import optuna
-from optuna_integration.mlflow import MLflowCallback
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
-from models import DeepNetwork
-
-X, y = load_digits(return_X_y=True)
-X_train, X_rest, y_train, y_rest = train_test_split(X, y, test_size=0.4, stratify=y, random_state=0)
-X_val, X_test, y_val, y_test = train_test_split(X_rest, y_rest, test_size=0.5, stratify=y_rest, random_state=0)
-scaler = StandardScaler().fit(X_train)
-X_train, X_val = scaler.transform(X_train).T, scaler.transform(X_val).T
-optuna.logging.set_verbosity(optuna.logging.ERROR)
-study = optuna.create_study(
-    storage="sqlite:///optuna.db", study_name="digits", direction="maximize",
-    sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=8, multivariate=True, group=True),
-    pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5),
-)
-
-def objective(trial):
-    depth = trial.suggest_int("depth", 1, 3)
-    units = [trial.suggest_int(f"hidden_units_l{i}", 16, 128, log=True) for i in range(1, depth + 1)]
-    network = DeepNetwork([64, *units, 10], output="softmax", seed=trial.number,
-                          hidden_activation=trial.suggest_categorical("hidden_activation", ["relu", "tanh"]))
-    learning_rate = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
-    print(f"first fit at {time.time()!r}", flush=True)
-    os._exit(0)
-
-study.optimize(objective, n_trials=1, callbacks=[MLflowCallback(tracking_uri="sqlite:///mlflow.db")])
-"""
-
-# The default sweep written as a user of Optuna and MLflow would write it, start to end, in one script: the same
-# data (digits, 60/20/20 stratified, standardized), network, space, sampler (TPE with the sweep's options and seed),
-# pruner (percentile 75, 5 start-up trials, a quarter of the epochs' warm-up, a report every 2 epochs), 40 trials of
-# 50 epochs with Adam on batches of 64; SQLite stores with ``MLflowCallback``; then Optuna's matplotlib plots and the
-# trials CSV, as ``SUMMARY_PEER``. It prints, as JSON, its fits' time less their callbacks (its training) and when its
-# phases ended (``time.time()``), so that its training share is measured as ours is.
-PEER_DEFAULT = r"""
-import functools, io, json, time, warnings
+# The peers' scripts begin alike, as a user's script on digits would: imports, the data split 60/20/20
+# (stratified), standardized on the training part, examples as columns (contiguous, as the sweep holds them), and
+# a SQLite study with the sweep's sampler (TPE with its options) and pruner (percentile, its options).
+PEER_START = r"""
+import functools, io, json, os, sys, time, warnings
 warnings.simplefilter("ignore")
 import numpy as np
 import optuna
@@ -1016,18 +978,47 @@ scaler = StandardScaler().fit(X_train)
 X_train, X_val = (np.ascontiguousarray(scaler.transform(part).T) for part in (X_train, X_val))
 Y_train, Y_val = (np.ascontiguousarray(np.eye(10)[part].T) for part in (y_train, y_val))
 optuna.logging.set_verbosity(optuna.logging.ERROR)
+ACTIVATIONS = ["relu", "tanh", "leaky_relu", "sigmoid"]
 study = optuna.create_study(
     storage="sqlite:///optuna.db", study_name="digits", direction="maximize",
     sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=8, multivariate=True, group=True),
     pruner=optuna.pruners.PercentilePruner(75.0, n_startup_trials=5, n_warmup_steps=12),
 )
+"""
+
+PEER_FIRST = (
+    PEER_START
+    + r"""
+
+def objective(trial):
+    depth = trial.suggest_int("depth", 1, 3)
+    units = [trial.suggest_int(f"hidden_units_l{i}", 16, 128, log=True) for i in range(1, depth + 1)]
+    network = DeepNetwork([64, *units, 10], output="softmax", seed=trial.number,
+                          hidden_activation=trial.suggest_categorical("hidden_activation", ACTIVATIONS))
+    learning_rate = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
+    print(f"first fit at {time.time()!r}", flush=True)
+    os._exit(0)
+
+study.optimize(objective, n_trials=1, callbacks=[MLflowCallback(tracking_uri="sqlite:///mlflow.db")])
+"""
+)
+
+# The default sweep written as a user of Optuna and MLflow would write it, start to end, in one script: the same
+# data (digits, 60/20/20 stratified, standardized), network, space, sampler (TPE with the sweep's options and seed),
+# pruner (percentile 75, 5 start-up trials, a quarter of the epochs' warm-up, a report every 2 epochs), 40 trials of
+# 50 epochs with Adam on batches of 64; SQLite stores with ``MLflowCallback``; then Optuna's matplotlib plots and the
+# trials CSV, as ``SUMMARY_PEER``. It prints, as JSON, its fits' time less their callbacks (its training) and when its
+# phases ended (``time.time()``), so that its training share is measured as ours is.
+PEER_DEFAULT = (
+    PEER_START
+    + r"""
 timed = {"training": 0.0, "callbacks": 0.0, "fits": 0, "epochs": 0, "first_fit": None, "last_fit_end": None}
 
 def objective(trial):
     depth = trial.suggest_int("depth", 1, 3)
     units = [trial.suggest_int(f"hidden_units_l{i}", 16, 128, log=True) for i in range(1, depth + 1)]
     learning_rate = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
-    activation = trial.suggest_categorical("hidden_activation", ["relu", "tanh", "leaky_relu", "sigmoid"])
+    activation = trial.suggest_categorical("hidden_activation", ACTIVATIONS)
     network = DeepNetwork([64, *units, 10], output="softmax", seed=trial.number, hidden_activation=activation)
     last, in_callback = {}, [0.0]
 
@@ -1074,6 +1065,7 @@ timed["pruned"] = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.t
 timed["best"] = study.best_value
 print(json.dumps(timed))
 """
+)
 
 
 HYDRA_APP = """
