@@ -1379,8 +1379,9 @@ class PeerSweep:
     @property
     def text(self) -> str:
         return (
-            f"Optuna + MLflowCallback + Optuna's plots and trials CSV, the same 40 trials as one user's script "
-            f"(PEER_DEFAULT, one BLAS thread as ours): {self.wall:.1f} s wall, training {self.training:.1f} s = "
+            f"the same sweep as one user's script with Optuna + MLflowCallback + Optuna's plots and trials CSV "
+            f"(PEER_DEFAULT: 40 trials of its own TPE draws, one BLAS thread as ours): {self.wall:.1f} s wall, "
+            f"training {self.training:.1f} s = "
             f"{self.training / self.wall:.0%} (start-up {self.startup:.1f} s, bookkeeping "
             f"{self.trials - self.training:.1f} s, plots and CSV {self.summary:.1f} s; {self.epochs} epochs, "
             f"{self.pruned} pruned, best val_accuracy {self.best:.4f})"
