@@ -69,9 +69,9 @@ file);
 Every figure says whether the machine was idle: the 1-minute load average before and after, and the
 CPU time other processes used meanwhile (``/proc/stat`` minus this process and its children),
 in cores. A figure taken while other processes used more than 0.1 core is marked BUSY. Each measured
-command runs in a session of its own, and whatever it leaves behind is killed once it exits; a sweep stopped
-at its first ``fit`` (``first``) leaves its drawing child, whose CPU until then counts as "other" (about 0.3
-core in that figure) since it is no longer this process's descendant.
+command runs in a session of its own, and whatever is left of it is killed once its output closes; a sweep
+stopped at its first ``fit`` (``first``) orphans its drawing child, which warms up until it sees the sweep gone,
+and whose CPU counts as "other" (about 0.3 core in that figure) since it is no longer this process's descendant.
 
 Usage::
 
@@ -898,8 +898,9 @@ def run_command(folder: Path, args: list[str], check: bool = True, env: dict[str
     argv = [sys.executable, *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     launched, started = time.time(), time.perf_counter()
-    # In a session of its own: what the command leaves behind (a sweep stopped at its first fit leaves its drawing
-    # child warming up for a second or more) is killed, not left to run beside the next command measured.
+    # In a session of its own, and whatever is left of it killed at the end, so that nothing of it can run beside the
+    # next command measured. (``communicate`` returns once every holder of the output pipes has closed them: a sweep
+    # stopped at its first fit is waited for until its orphaned drawing child has warmed up and seen it gone.)
     process = subprocess.Popen(
         argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
