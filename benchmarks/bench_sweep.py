@@ -911,13 +911,12 @@ def run_command(folder: Path, args: list[str], check: bool = True, env: dict[str
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    result = subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"python {' '.join(args)[-300:]} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    if check and process.returncode != 0:
+        raise RuntimeError(f"python {' '.join(args)[-300:]} exited {process.returncode}:\n{stderr[-3000:]}")
     lines = events.read_text().splitlines() if events.exists() else []
-    return Command(wall, launched, result.stdout, result.stderr, result.returncode, cpu, [json.loads(x) for x in lines])
+    return Command(wall, launched, stdout, stderr, process.returncode, cpu, [json.loads(x) for x in lines])
 
 
 def sweep_command(
